@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import attrs
+
+
+class InboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    DONE = "done"
+    DEAD = "dead"
+
+
+@attrs.frozen
+class InboxEvent:
+    """One acknowledged webhook delivery, kept byte for byte."""
+
+    id: UUID
+    organization_id: str
+    instance_name: str
+    event: str
+    dedupe_key: str
+    body: bytes
+    received_at: datetime
+    attempts: int = 0
+    status: InboxStatus = InboxStatus.PENDING
+
+
+@attrs.frozen
+class Admission:
+    event_id: UUID
+    duplicate: bool
+
+
+class WebhookInbox(ABC):
+    @abstractmethod
+    async def add(self, event: InboxEvent) -> Admission:
+        """Store the event unless (organization, dedupe key) is already stored.
+
+        Idempotent: a duplicate stores nothing and returns the first event's id.
+        """
+
+    @abstractmethod
+    async def claim(self, limit: int, now: datetime, lease: timedelta) -> list[InboxEvent]:
+        """Take up to ``limit`` due events for processing and count the attempt.
+
+        Two workers never claim the same event while its lease runs; an event whose worker
+        died becomes claimable again when the lease ends.
+        """
+
+    @abstractmethod
+    async def complete(self, event_id: UUID, outcome: str) -> None:
+        """Mark the event processed. Idempotent."""
+
+    @abstractmethod
+    async def retry_later(self, event_id: UUID, error: str, at: datetime) -> None:
+        """Release the event for another attempt at ``at``."""
+
+    @abstractmethod
+    async def park(self, event_id: UUID, error: str) -> None:
+        """Mark the event dead: it will not be attempted again."""
+
+    @abstractmethod
+    async def counts(self) -> dict[InboxStatus, int]:
+        """How many events are in each status."""

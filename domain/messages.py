@@ -1,0 +1,69 @@
+"""Patient messages as the clinic sees them, read from Evolution's message objects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+
+_TEXT_FIELDS = (("conversation", None), ("extendedTextMessage", "text"),
+                ("imageMessage", "caption"), ("videoMessage", "caption"),
+                ("documentMessage", "caption"))
+
+
+@attrs.frozen
+class Message:
+    id: str
+    remote_jid: str
+    from_me: bool
+    push_name: str | None
+    type: str
+    text: str | None
+    timestamp: datetime | None
+    status: str | None
+
+
+def phone_jid(key: Mapping[str, Any]) -> str:
+    """Prefer the phone-number JID: Baileys 7 may put an ``@lid`` in ``remoteJid``."""
+    remote = str(key.get("remoteJid") or "")
+    alt = key.get("remoteJidAlt")
+    if remote.endswith("@lid") and isinstance(alt, str) and alt:
+        return alt
+    return remote
+
+
+def _text(message: Any) -> str | None:
+    if not isinstance(message, Mapping):
+        return None
+    for field, inner in _TEXT_FIELDS:
+        value = message.get(field)
+        if inner is None and isinstance(value, str):
+            return value
+        if inner is not None and isinstance(value, Mapping) and isinstance(value.get(inner), str):
+            return str(value[inner])
+    return None
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if isinstance(value, Mapping):  # int64 as {"low","high","unsigned"} in 2.3.6
+        value = (int(value.get("high") or 0) << 32) + int(value.get("low") or 0)
+    try:
+        return datetime.fromtimestamp(int(value), UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def message_from_upsert(data: Mapping[str, Any]) -> Message:
+    key = data["key"]
+    return Message(
+        id=str(key.get("id") or ""),
+        remote_jid=phone_jid(key),
+        from_me=bool(key.get("fromMe")),
+        push_name=data.get("pushName") if isinstance(data.get("pushName"), str) else None,
+        type=str(data.get("messageType") or "unknown"),
+        text=_text(data.get("message")),
+        timestamp=_timestamp(data.get("messageTimestamp")),
+        status=data.get("status") if isinstance(data.get("status"), str) else None,
+    )

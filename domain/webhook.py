@@ -1,0 +1,177 @@
+"""The Evolution webhook envelope, its event names, the dedupe key and typed domain events."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+
+from domain.errors import InvalidEnvelope
+from domain.instance import InstanceState, LifecycleSignal, QrCode
+from domain.messages import Message, message_from_upsert
+
+# The events registered with Evolution on create (API.md 4a), in config spelling.
+REGISTERED_EVENTS = (
+    "QRCODE_UPDATED", "CONNECTION_UPDATE", "STATUS_INSTANCE", "LOGOUT_INSTANCE",
+    "REMOVE_INSTANCE", "MESSAGES_UPSERT", "MESSAGES_UPDATE", "SEND_MESSAGE",
+)
+_MESSAGE_EVENTS = frozenset({"MESSAGES_UPSERT", "SEND_MESSAGE"})
+_SUFFIX = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
+
+# Terminal close codes from Baileys' DisconnectReason, named for the clinic's screen.
+_CLOSE_REASONS = {401: "logged_out", 403: "banned", 402: "payment_required",
+                  406: "session_rejected", 428: "qr_limit_reached"}
+
+
+def config_name(event: str) -> str:
+    """``qrcode.updated`` / ``qrcode-updated`` / ``QRCODE_UPDATED`` -> ``QRCODE_UPDATED``."""
+    return re.sub(r"[.\-]", "_", event).upper()
+
+
+def is_event_suffix(segment: str) -> bool:
+    return bool(_SUFFIX.match(segment))
+
+
+@attrs.frozen
+class Envelope:
+    event: str
+    instance: str
+    data: Any
+    date_time: datetime | None
+    sender: str | None
+    apikey: str | None
+
+    @property
+    def kind(self) -> str:
+        return config_name(self.event)
+
+
+def parse_envelope(body: Any) -> Envelope:
+    """Read only what routing needs; unknown fields are kept by the caller's raw bytes."""
+    if not isinstance(body, Mapping):
+        raise InvalidEnvelope({"_schema": ["body must be a JSON object"]})
+    errors: dict[str, list[str]] = {}
+    for field in ("event", "instance"):
+        value = body.get(field)
+        if not isinstance(value, str) or not value.strip() or len(value) > 200:
+            errors[field] = ["must be a non-empty string of at most 200 characters"]
+    when = _parse_time(body.get("date_time"), errors)
+    for field in ("sender", "apikey"):
+        if body.get(field) is not None and not isinstance(body.get(field), str):
+            errors[field] = ["must be a string or null"]
+    if errors:
+        raise InvalidEnvelope(errors)
+    return Envelope(body["event"], body["instance"], body.get("data"), when,
+                    body.get("sender"), body.get("apikey"))
+
+
+def _parse_time(value: Any, errors: dict[str, list[str]]) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        errors["date_time"] = ["must be an ISO 8601 timestamp"]
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def dedupe_key(envelope: Envelope, raw_body: bytes, webhook_id: str | None) -> str:
+    """API.md 5a: the sender's id, else the message identity, else the body's hash."""
+    if webhook_id:
+        return f"id:{webhook_id[:200]}"
+    data = envelope.data if isinstance(envelope.data, Mapping) else {}
+    key = data.get("key")
+    if envelope.kind in _MESSAGE_EVENTS and isinstance(key, Mapping) and key.get("id"):
+        return f"msg:{envelope.instance}:{envelope.kind}:{key['id']}"
+    if envelope.kind == "MESSAGES_UPDATE" and data.get("keyId") and data.get("status"):
+        # One message goes through several statuses; each is a distinct event.
+        return f"msg:{envelope.instance}:{envelope.kind}:{data['keyId']}:{data['status']}"
+    return "sha256:" + hashlib.sha256(raw_body).hexdigest()
+
+
+# Typed events ---------------------------------------------------------------------------------
+
+@attrs.frozen
+class QrUpdated:
+    qr: QrCode
+
+
+@attrs.frozen
+class StateSignalled:
+    signal: LifecycleSignal
+
+
+@attrs.frozen
+class MessageReceived:
+    message: Message
+
+
+@attrs.frozen
+class MessageStatusChanged:
+    message_id: str
+    status: str
+
+
+@attrs.frozen
+class Unhandled:
+    kind: str
+
+
+DomainEvent = QrUpdated | StateSignalled | MessageReceived | MessageStatusChanged | Unhandled
+
+
+def interpret(envelope: Envelope, received_at: datetime) -> DomainEvent:
+    """Turn an envelope into the one thing it means for an instance."""
+    data = envelope.data if isinstance(envelope.data, Mapping) else {}
+    at = envelope.date_time
+    kind = envelope.kind
+    if kind == "QRCODE_UPDATED":
+        qr = data.get("qrcode")
+        if isinstance(qr, Mapping) and qr.get("code"):
+            return QrUpdated(QrCode.issue(str(qr["code"]), str(qr.get("base64") or ""),
+                                          qr.get("pairingCode"), received_at))
+        return _signal(InstanceState.DISCONNECTED, "qr_limit_reached", at)
+    if kind == "CONNECTION_UPDATE":
+        return _connection_update(data, at)
+    if kind == "STATUS_INSTANCE" and data.get("status") == "closed":
+        reason = _close_reason(data.get("disconnectionReasonCode"))
+        return _signal(InstanceState.DISCONNECTED, reason, at)
+    if kind == "LOGOUT_INSTANCE":
+        return _signal(InstanceState.LOGGED_OUT, "logged_out", at)
+    if kind == "REMOVE_INSTANCE":
+        return _signal(InstanceState.DELETED, "removed_in_evolution", at)
+    if kind in _MESSAGE_EVENTS and isinstance(data.get("key"), Mapping):
+        return MessageReceived(message_from_upsert(data))
+    if kind == "MESSAGES_UPDATE" and data.get("keyId") and data.get("status"):
+        return MessageStatusChanged(str(data["keyId"]), str(data["status"]))
+    return Unhandled(kind)
+
+
+def _signal(target: InstanceState, reason: str | None, at: datetime | None,
+            phone: str | None = None, profile: str | None = None) -> StateSignalled:
+    return StateSignalled(LifecycleSignal(target, reason, at, phone, profile))
+
+
+def _connection_update(data: Mapping[str, Any], at: datetime | None) -> DomainEvent:
+    state = data.get("state")
+    if state == "open":
+        wuid = str(data.get("wuid") or "")
+        phone = wuid.split("@", 1)[0].split(":", 1)[0] or None
+        return _signal(InstanceState.CONNECTED, None, at, phone, data.get("profileName"))
+    if state == "connecting":
+        return _signal(InstanceState.CONNECTING, None, at)
+    if state == "refused":
+        return _signal(InstanceState.DISCONNECTED, "qr_limit_reached", at)
+    if state == "close":
+        return _signal(InstanceState.DISCONNECTED, _close_reason(data.get("statusReason")), at)
+    return Unhandled("CONNECTION_UPDATE")
+
+
+def _close_reason(code: Any) -> str:
+    return _CLOSE_REASONS.get(code, "connection_closed") if isinstance(code, int) else (
+        "connection_closed")

@@ -35,8 +35,10 @@ TRANSITIONS: dict[InstanceState, frozenset[InstanceState]] = {
     S.CONNECTED: frozenset({S.CONNECTING, S.DISCONNECTED, S.LOGGED_OUT, S.DELETED}),
     S.DISCONNECTED: frozenset({S.AWAITING_QR, S.CONNECTING, S.CONNECTED, S.LOGGED_OUT,
                                S.DELETED}),
-    S.LOGGED_OUT: frozenset({S.AWAITING_QR, S.CONNECTING, S.DELETED}),
-    S.FAILED: frozenset({S.AWAITING_QR, S.CONNECTING, S.DELETED}),
+    # A scan after a logout, or after a create that timed out here but succeeded at Evolution,
+    # can reach us as a bare `open` when the intermediate webhooks were lost.
+    S.LOGGED_OUT: frozenset({S.AWAITING_QR, S.CONNECTING, S.CONNECTED, S.DELETED}),
+    S.FAILED: frozenset({S.AWAITING_QR, S.CONNECTING, S.CONNECTED, S.DELETED}),
     S.DELETED: frozenset(),
 }
 
@@ -125,6 +127,8 @@ class Instance:
         previous = self.state
         if self._is_stale(signal.evolution_time):
             return Transition(Outcome.STALE, previous, previous)
+        if signal.target is not previous and not can_transition(previous, signal.target):
+            return Transition(Outcome.ILLEGAL, previous, previous)  # ignored: nothing learnt
         if signal.evolution_time is not None:
             self.last_event_at = at
             self.last_evolution_time = signal.evolution_time
@@ -133,8 +137,6 @@ class Instance:
             self.state_reason = signal.reason or self.state_reason
             self.updated_at = at
             return Transition(Outcome.UNCHANGED, previous, previous)
-        if not can_transition(previous, signal.target):
-            return Transition(Outcome.ILLEGAL, previous, previous)
         self.state = signal.target
         self.state_reason = signal.reason
         self.updated_at = at
@@ -170,3 +172,22 @@ class Instance:
 
 def evolution_name_for(organization_id: str, hex8: str) -> str:
     return f"{organization_id}-{hex8}"
+
+
+_EVOLUTION_STATES = {"open": S.CONNECTED, "connecting": S.CONNECTING, "close": S.DISCONNECTED}
+
+
+def reconciled_state(current: InstanceState, evolution_state: str) -> InstanceState | None:
+    """The state Evolution's live ``connectionState`` implies, or None when ours already fits.
+
+    Evolution reports ``connecting`` while a QR waits to be scanned, and ``close`` for an
+    instance that was logged out, failed or deleted: neither is news.
+    """
+    target = _EVOLUTION_STATES.get(evolution_state)
+    if target is None or target is current:
+        return None
+    if current is S.AWAITING_QR and target is S.CONNECTING:
+        return None
+    if current in (S.LOGGED_OUT, S.FAILED, S.DELETED) and target is S.DISCONNECTED:
+        return None
+    return target

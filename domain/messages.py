@@ -47,9 +47,11 @@ def _text(message: Any) -> str | None:
 
 
 def _timestamp(value: Any) -> datetime | None:
-    if isinstance(value, Mapping):  # int64 as {"low","high","unsigned"} in 2.3.6
-        value = (int(value.get("high") or 0) << 32) + int(value.get("low") or 0)
     try:
+        if isinstance(value, Mapping):  # int64 as protobufjs Long {"low","high"} in 2.3.6
+            # The low word arrives signed; read it unsigned or dates past 2038 land in 1901.
+            low = int(value.get("low") or 0) & 0xFFFFFFFF
+            value = (int(value.get("high") or 0) << 32) + low
         return datetime.fromtimestamp(int(value), UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         return None

@@ -33,7 +33,7 @@ def config_name(event: str) -> str:
 
 
 def is_event_suffix(segment: str) -> bool:
-    return bool(_SUFFIX.match(segment))
+    return bool(_SUFFIX.fullmatch(segment))
 
 
 @attrs.frozen

@@ -80,3 +80,7 @@ class StorageUnavailable(ApplicationError):
     def __init__(self, detail: str = "", retry_after_s: int = 5) -> None:
         super().__init__(detail)
         self.retry_after_s = retry_after_s
+
+
+class MalformedJson(ApplicationError):
+    """The body is not JSON at all."""

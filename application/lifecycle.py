@@ -1,0 +1,61 @@
+"""What follows an instance's move, whoever caused it: save, audit, tell the streams."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from application.audit_trail import audit_draft, instance_details
+from application.ports.notifier import INSTANCE_TOPIC
+from application.ports.unit_of_work import UnitOfWork
+from domain.access import Actor
+from domain.audit import AuditAction
+from domain.instance import Instance, InstanceState, LifecycleSignal, Outcome, QrCode, Transition
+
+_AUDITED_ARRIVALS = {
+    InstanceState.CONNECTED: AuditAction.CONNECTION_ESTABLISHED,
+    InstanceState.LOGGED_OUT: AuditAction.INSTANCE_LOGGED_OUT,
+    InstanceState.DELETED: AuditAction.INSTANCE_DELETED,
+}
+
+
+def _action_for(transition: Transition) -> AuditAction | None:
+    if transition.current in _AUDITED_ARRIVALS:
+        return _AUDITED_ARRIVALS[transition.current]
+    if transition.previous is InstanceState.CONNECTED:
+        return AuditAction.CONNECTION_LOST
+    return None
+
+
+async def move(uow: UnitOfWork, instance: Instance, signal: LifecycleSignal, actor: Actor,
+               at: datetime) -> Transition:
+    """Apply ``signal``; on a real move, persist, audit and notify within ``uow``."""
+    transition = instance.apply(signal, at)
+    if transition.outcome is not Outcome.STALE:
+        await uow.instances.save(instance)
+    if transition.changed:
+        action = _action_for(transition)
+        if action is not None:
+            details = instance_details(instance, previous_state=str(transition.previous),
+                                       state_reason=instance.state_reason)
+            await uow.audit.append(audit_draft(actor, instance.organization_id, action, at,
+                                               details))
+        uow.notify(INSTANCE_TOPIC.format(instance.id), {"kind": "state",
+                                                        "state": str(instance.state)})
+    return transition
+
+
+async def show_qr(uow: UnitOfWork, instance: Instance, qr: QrCode, actor: Actor, at: datetime,
+                  evolution_time: datetime | None = None) -> Transition:
+    """Keep a new QR; the first QR of a connect cycle is audited as ``qr_generated``."""
+    waited_since = instance.updated_at
+    transition = instance.show_qr(qr, at, evolution_time)
+    if transition.outcome in (Outcome.STALE, Outcome.ILLEGAL):
+        return transition
+    await uow.instances.save(instance)
+    if transition.changed:
+        metrics = {"qr_generation_time": round((at - waited_since).total_seconds(), 3)}
+        await uow.audit.append(audit_draft(actor, instance.organization_id,
+                                           AuditAction.QR_GENERATED, at,
+                                           instance_details(instance, performance_metrics=metrics)))
+    uow.notify(INSTANCE_TOPIC.format(instance.id), {"kind": "qr", "state": str(instance.state)})
+    return transition

@@ -1,0 +1,144 @@
+"""The QR connect flow: the current QR fast, and a live stream of QRs and states."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import suppress
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import attrs
+import structlog
+
+from application.access import visible_instance
+from application.concurrency import SingleFlight
+from application.errors import Conflict, UpstreamTimeout
+from application.health_window import OutcomeWindow
+from application.lifecycle import move, show_qr
+from application.ports.evolution import ConnectStatus, EvolutionGateway, InstanceRef
+from application.ports.notifier import INSTANCE_TOPIC, Notifier
+from application.ports.system import Clock
+from application.ports.telemetry import Telemetry
+from application.ports.unit_of_work import UnitOfWorkFactory
+from application.presenters import qr_view
+from domain.access import SYSTEM_ACTOR, Actor
+from domain.instance import Instance, InstanceState, LifecycleSignal, QrCode
+
+log = structlog.get_logger(__name__)
+
+
+@attrs.frozen
+class QrPolicy:
+    timeout_s: float = 5.0
+    cache_ttl_s: float = 30.0
+
+
+@attrs.frozen
+class ConnectView:
+    state: InstanceState
+    qr: QrCode | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"state": str(self.state), "qr": qr_view(self.qr)}
+
+
+class QrService:
+    def __init__(self, uow: UnitOfWorkFactory, evolution: EvolutionGateway, notifier: Notifier,
+                 clock: Clock, telemetry: Telemetry, policy: QrPolicy,
+                 flagged_path: OutcomeWindow) -> None:
+        self._uow = uow
+        self._evolution = evolution
+        self._notifier = notifier
+        self._clock = clock
+        self._telemetry = telemetry
+        self._policy = policy
+        self._flagged_path = flagged_path
+        self._flight: SingleFlight[Instance] = SingleFlight()
+
+    async def connect(self, actor: Actor, instance_id: UUID) -> ConnectView:
+        """The QR to scan: cached while valid, else the first from Evolution's answer or webhook.
+
+        Concurrent calls for one instance share one Evolution request.
+        """
+        async with self._uow() as uow:
+            instance = await visible_instance(uow, actor, instance_id)
+        return await self.current(instance)
+
+    async def current(self, instance: Instance) -> ConnectView:
+        if instance.state is InstanceState.CONNECTED:
+            return ConnectView(instance.state, None)
+        if instance.state is InstanceState.DELETED:
+            raise Conflict("the instance is deleted")
+        cached = instance.fresh_qr(self._clock.now(), timedelta(seconds=self._policy.cache_ttl_s))
+        if cached is not None:
+            return ConnectView(instance.state, cached)
+        fetched = await self._flight.run(instance.id, lambda: self._fetch(instance))
+        return ConnectView(fetched.state, fetched.qr)
+
+    async def open_socket(self, instance_id: UUID) -> None:
+        """Background step after a create: ask Evolution to start producing QRs."""
+        async with self._uow() as uow:
+            instance = await uow.instances.get(instance_id)
+        if instance is not None:
+            await self._flight.run(instance.id, lambda: self._fetch(instance))
+
+    async def _fetch(self, instance: Instance) -> Instance:
+        started = self._clock.monotonic()
+        try:
+            async with self._notifier.subscribe(INSTANCE_TOPIC.format(instance.id)) as signals:
+                await self._race_connect_and_webhook(instance, signals)
+        except (TimeoutError, UpstreamTimeout) as exc:
+            self._flagged_path.record(False, started)
+            self._telemetry.error("qr_timeout")
+            raise UpstreamTimeout("Evolution produced no QR in time") from exc
+        except Exception:
+            self._flagged_path.record(False, started)
+            raise
+        self._flagged_path.record(True, started)
+        self._telemetry.qr_generated(self._clock.monotonic() - started)
+        async with self._uow() as uow:
+            reloaded = await uow.instances.get(instance.id)
+        return reloaded or instance
+
+    async def _race_connect_and_webhook(
+        self, instance: Instance, signals: AsyncIterator[Mapping[str, Any]]
+    ) -> None:
+        ref = InstanceRef(instance.evolution_name, instance.evolution_token)
+        async with asyncio.timeout(self._policy.timeout_s):
+            webhook = asyncio.ensure_future(_next_qr_or_open(signals))
+            try:
+                answer = await self._evolution.connect(ref)
+                if answer.status is ConnectStatus.QR and answer.qr is not None:
+                    qr = QrCode.issue(answer.qr.code, answer.qr.base64, answer.qr.pairing_code,
+                                      self._clock.now())
+                    await self._record(instance.id, qr=qr)
+                elif answer.status is ConnectStatus.OPEN:
+                    await self._record(instance.id, opened=True)
+                else:
+                    await webhook
+            finally:
+                webhook.cancel()
+                with suppress(asyncio.CancelledError):
+                    await webhook
+
+    async def _record(self, instance_id: UUID, *, qr: QrCode | None = None,
+                      opened: bool = False) -> None:
+        async with self._uow() as uow:
+            instance = await uow.instances.get(instance_id, lock=True)
+            if instance is None:
+                return
+            now = self._clock.now()
+            if qr is not None:
+                await show_qr(uow, instance, qr, SYSTEM_ACTOR, now)
+            if opened:
+                await move(uow, instance, LifecycleSignal(InstanceState.CONNECTED), SYSTEM_ACTOR,
+                           now)
+            await uow.commit()
+
+
+async def _next_qr_or_open(signals: AsyncIterator[Mapping[str, Any]]) -> None:
+    async for payload in signals:
+        if payload.get("kind") == "qr" or payload.get("state") == str(InstanceState.CONNECTED):
+            return

@@ -1,0 +1,182 @@
+"""The live QR stream (API.md section 6): QRs and states as they happen, until connected."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping
+from contextlib import suppress
+from typing import Any
+from uuid import UUID
+
+import attrs
+import structlog
+
+from application.access import visible_instance
+from application.errors import ApplicationError, RateLimited
+from application.ports.notifier import INSTANCE_TOPIC, Notifier
+from application.ports.system import Clock
+from application.ports.unit_of_work import UnitOfWorkFactory
+from application.presenters import qr_view
+from application.qr import QrService
+from domain.access import Actor
+from domain.instance import Instance, InstanceState
+
+log = structlog.get_logger(__name__)
+
+
+@attrs.frozen
+class StreamPolicy:
+    refresh_s: float = 30.0
+    max_s: float = 300.0
+    ping_s: float = 15.0
+    max_per_org: int = 20
+
+
+@attrs.frozen
+class StreamEvent:
+    event: str  # qr | state | connected | timeout | ping | error
+    data: Mapping[str, Any] | None = None
+
+
+class QrStreamService:
+    def __init__(self, uow: UnitOfWorkFactory, qr: QrService, notifier: Notifier, clock: Clock,
+                 policy: StreamPolicy) -> None:
+        self._uow = uow
+        self._qr = qr
+        self._notifier = notifier
+        self._clock = clock
+        self._policy = policy
+        self._open: Counter[str] = Counter()
+
+    async def open(self, actor: Actor, instance_id: UUID) -> AsyncIterator[StreamEvent]:
+        """Check access and the per-organization limit now, so refusals are plain errors."""
+        async with self._uow() as uow:
+            instance = await visible_instance(uow, actor, instance_id)
+        org = instance.organization_id
+        if self._open[org] >= self._policy.max_per_org:
+            raise RateLimited("too many open QR streams for this organization", retry_after_s=5)
+        self._open[org] += 1
+        return self._events(instance)
+
+    @property
+    def open_streams(self) -> int:
+        return sum(self._open.values())
+
+    async def _events(self, instance: Instance) -> AsyncIterator[StreamEvent]:
+        queue: asyncio.Queue[Mapping[str, Any]] = asyncio.Queue(maxsize=64)
+        try:
+            async with self._notifier.subscribe(INSTANCE_TOPIC.format(instance.id)) as signals:
+                pump = asyncio.ensure_future(_pump(signals, queue))
+                try:
+                    async for event in _Session(self._qr, self._uow, self._clock, self._policy,
+                                                   instance, queue).run():
+                        yield event
+                finally:
+                    pump.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await pump
+        finally:
+            self._open[instance.organization_id] -= 1
+            if self._open[instance.organization_id] <= 0:
+                del self._open[instance.organization_id]
+
+
+async def _pump(signals: AsyncIterator[Mapping[str, Any]],
+                queue: asyncio.Queue[Mapping[str, Any]]) -> None:
+    # Waiting on a queue can time out safely; waiting on the subscription itself may not.
+    async for payload in signals:
+        if queue.full():
+            queue.get_nowait()
+        queue.put_nowait(payload)
+
+
+class _Session:
+    """One client's stream: its deadlines and the last QR and state it was sent."""
+
+    def __init__(self, qr: QrService, uow: UnitOfWorkFactory, clock: Clock, policy: StreamPolicy,
+                 instance: Instance, queue: asyncio.Queue[Mapping[str, Any]]) -> None:
+        self._qr = qr
+        self._uow = uow
+        self._clock = clock
+        self._policy = policy
+        self._instance = instance
+        self._queue = queue
+        self._sent_qr: str | None = None
+        self._sent_state: InstanceState | None = None
+        now = clock.monotonic()
+        self._deadline = now + policy.max_s
+        self._next_ping = now + policy.ping_s
+        self._next_refresh = now
+
+    async def run(self) -> AsyncIterator[StreamEvent]:
+        for event in self._state_events():
+            yield event
+        if self._connected():
+            return
+        while True:
+            now = self._clock.monotonic()
+            if now >= self._deadline:
+                yield StreamEvent("timeout", {"after_s": self._policy.max_s})
+                return
+            if now >= self._next_refresh:
+                async for event in self._refresh():
+                    yield event
+            if now >= self._next_ping:
+                self._next_ping = now + self._policy.ping_s
+                yield StreamEvent("ping")
+            if await self._wait_for_signal():
+                for event in self._state_events():
+                    yield event
+                if self._connected():
+                    return
+                if (qr := self._new_qr()) is not None:
+                    yield qr
+
+    async def _refresh(self) -> AsyncIterator[StreamEvent]:
+        self._next_refresh = self._clock.monotonic() + self._policy.refresh_s
+        try:
+            view = await self._qr.current(self._instance)
+        except ApplicationError as exc:
+            yield StreamEvent("error", {"title": type(exc).__name__, "detail": exc.detail})
+            return
+        self._instance.qr = view.qr
+        if (qr := self._new_qr()) is not None:
+            yield qr
+
+    async def _wait_for_signal(self) -> bool:
+        now = self._clock.monotonic()
+        wait = max(0.0, min(self._deadline, self._next_ping, self._next_refresh) - now)
+        try:
+            async with asyncio.timeout(wait):
+                await self._queue.get()
+        except TimeoutError:
+            return False
+        async with self._uow() as uow:
+            reloaded = await uow.instances.get(self._instance.id)
+        if reloaded is not None:
+            self._instance = reloaded
+        return True
+
+    def _connected(self) -> bool:
+        return self._instance.state is InstanceState.CONNECTED
+
+    def _state_events(self) -> list[StreamEvent]:
+        state = self._instance.state
+        if state is self._sent_state:
+            return []
+        self._sent_state = state
+        events = [StreamEvent("state", {"state": str(state),
+                                        "state_reason": self._instance.state_reason})]
+        if state is InstanceState.CONNECTED:
+            events.append(StreamEvent("connected", {"phone_number": self._instance.phone_number,
+                                                    "profile_name": self._instance.profile_name}))
+        return events
+
+    def _new_qr(self) -> StreamEvent | None:
+        qr = self._instance.qr
+        if qr is None or qr.code == self._sent_qr:
+            return None
+        self._sent_qr = qr.code
+        self._next_refresh = self._clock.monotonic() + self._policy.refresh_s
+        return StreamEvent("qr", qr_view(qr))

@@ -1,0 +1,103 @@
+"""One-click create (API.md section 4): gate, create, open the socket, answer within a second."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import attrs
+
+from application.access import target_organization
+from application.concurrency import SingleFlight
+from application.errors import Conflict, IdempotencyMismatch, UpstreamTimeout
+from application.instances import InstanceService, NewInstance
+from application.ports.repositories import StoredResponse
+from application.ports.system import Clock
+from application.ports.unit_of_work import UnitOfWorkFactory
+from application.presenters import instance_view, qr_view
+from application.qr import QrService
+from application.rollout import RolloutService
+from domain.access import Actor
+from domain.instance import Instance, QrCode
+from domain.rollout import RADICAL_SOLUTION
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+
+
+@attrs.frozen
+class QuickCreate:
+    organization_id: str | None = None
+    display_name: str | None = None
+    phone_number: str | None = None
+    wait_for_qr: bool = False
+    idempotency_key: str | None = None
+    request_hash: str = ""
+
+
+class QuickCreateService:
+    def __init__(self, uow: UnitOfWorkFactory, instances: InstanceService, qr: QrService,
+                 rollout: RolloutService, clock: Clock, public_base_url: str,
+                 qr_timeout_s: float) -> None:
+        self._uow = uow
+        self._instances = instances
+        self._qr = qr
+        self._rollout = rollout
+        self._clock = clock
+        self._public_base_url = public_base_url.rstrip("/")
+        self._qr_timeout_s = qr_timeout_s
+        self._flight: SingleFlight[dict[str, Any]] = SingleFlight()
+
+    async def quick_create(self, actor: Actor, command: QuickCreate) -> dict[str, Any]:
+        """Create an instance with one Evolution call and return its stream URL at once.
+
+        The QR arrives on the stream; with ``wait_for_qr`` the answer waits (bounded) for it.
+        The same ``Idempotency-Key`` and body within 24 hours replays the first answer.
+        """
+        org = target_organization(actor, command.organization_id)
+        await self._rollout.require(RADICAL_SOLUTION, org)
+        key = command.idempotency_key
+        if key is None:
+            return await self._create(actor, org, command)
+        return await self._flight.run((org, key), lambda: self._once(actor, org, key, command))
+
+    async def _once(self, actor: Actor, org: str, key: str,
+                    command: QuickCreate) -> dict[str, Any]:
+        async with self._uow() as uow:
+            stored = await uow.idempotency.get(org, key, self._clock.now() - IDEMPOTENCY_WINDOW)
+        if stored is not None:
+            if stored.request_hash != command.request_hash:
+                raise IdempotencyMismatch("this Idempotency-Key was used with another body")
+            return dict(stored.body)
+        body = await self._create(actor, org, command)
+        async with self._uow() as uow:
+            try:
+                await uow.idempotency.put(org, key, StoredResponse(
+                    command.request_hash, 201, body, self._clock.now()))
+                await uow.commit()
+            except Conflict:
+                pass  # another replica answered first; both answers name real instances
+        return body
+
+    async def _create(self, actor: Actor, org: str, command: QuickCreate) -> dict[str, Any]:
+        instance = await self._instances.create(
+            actor, NewInstance(org, command.display_name, command.phone_number))
+        qr: QrCode | None = None
+        if command.wait_for_qr:
+            instance, qr = await self._first_qr(instance)
+        else:
+            self._instances.background.spawn(self._qr.open_socket(instance.id),
+                                              name=f"open-socket-{instance.id}")
+        return {"instance": instance_view(instance), "qr": qr_view(qr),
+                "qr_stream_url": f"{self._public_base_url}/api/channels/whatsapp/instances/"
+                                 f"{instance.id}/qr/stream"}
+
+    async def _first_qr(self, instance: Instance) -> tuple[Instance, QrCode | None]:
+        try:
+            async with asyncio.timeout(self._qr_timeout_s):
+                view = await self._qr.current(instance)
+        except (TimeoutError, UpstreamTimeout):
+            return instance, None  # the stream will still deliver it
+        async with self._uow() as uow:
+            reloaded = await uow.instances.get(instance.id)
+        return reloaded or instance, view.qr

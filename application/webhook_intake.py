@@ -1,0 +1,159 @@
+"""Webhook intake (API.md 5a): authenticate, dedupe, store durably, then acknowledge."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+
+import attrs
+import structlog
+
+from application.audit_trail import audit_draft
+from application.errors import (
+    MalformedJson,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+    ValidationFailed,
+)
+from application.ports.inbox import Admission, InboxEvent
+from application.ports.system import Clock, IdGenerator
+from application.ports.telemetry import Telemetry
+from application.ports.tokens import JwtCodec
+from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from application.rate_limit import TokenBuckets
+from domain.access import Actor, Role
+from domain.audit import AuditAction
+from domain.errors import InvalidEnvelope
+from domain.instance import Instance
+from domain.organization import Organization
+from domain.webhook import Envelope, dedupe_key, parse_envelope
+
+log = structlog.get_logger(__name__)
+INBOX_TOPIC = "inbox"
+
+
+@attrs.frozen
+class IntakePolicy:
+    jwt_leeway_s: float = 1800.0
+    rate_per_org: float = 200.0
+    dev_bypass: bool = False
+    rejection_audit_interval_s: float = 60.0
+
+
+@attrs.frozen
+class WebhookDelivery:
+    body: bytes
+    headers: Mapping[str, str]  # names lower-cased
+    organization_id: str | None = None  # from the path, when the route carries it
+    source_ip: str | None = None
+
+
+class WebhookIntakeService:
+    def __init__(self, uow: UnitOfWorkFactory, jwt: JwtCodec, clock: Clock, ids: IdGenerator,
+                 telemetry: Telemetry, policy: IntakePolicy) -> None:
+        self._uow = uow
+        self._jwt = jwt
+        self._clock = clock
+        self._ids = ids
+        self._telemetry = telemetry
+        self._policy = policy
+        self._buckets = TokenBuckets(policy.rate_per_org)
+        self._rejections = TokenBuckets(1 / policy.rejection_audit_interval_s, burst=1)
+
+    async def receive(self, delivery: WebhookDelivery) -> Admission:
+        """Acknowledge only what is stored; a redelivery is a harmless duplicate."""
+        envelope = _envelope(delivery.body)
+        async with self._uow() as uow:
+            organization, instance = await _resolve(uow, delivery.organization_id,
+                                                    envelope.instance)
+            authentic = self._authentic(delivery, organization, instance, envelope)
+            if authentic:
+                self._limit(organization.id)
+                admission = await uow.inbox.add(InboxEvent(
+                    self._ids.uuid(), organization.id, envelope.instance, envelope.kind,
+                    dedupe_key(envelope, delivery.body, delivery.headers.get("webhook-id")),
+                    delivery.body, self._clock.now()))
+                if not admission.duplicate:
+                    uow.notify(INBOX_TOPIC, {})
+                await uow.commit()
+        if not authentic:
+            await self._reject(delivery, organization.id, envelope)
+            raise Unauthenticated("webhook signature, token or key did not verify")
+        self._telemetry.webhook_received(envelope.kind,
+                                         "duplicate" if admission.duplicate else "accepted")
+        return admission
+
+    def _limit(self, organization_id: str) -> None:
+        wait = self._buckets.take(organization_id, self._clock.monotonic())
+        if wait:
+            self._telemetry.webhook_received("*", "rate_limited")
+            raise RateLimited("webhook rate limit for this organization exceeded",
+                              retry_after_s=max(1, round(wait + 0.5)))
+
+    def _authentic(self, delivery: WebhookDelivery, organization: Organization,
+                   instance: Instance, envelope: Envelope) -> bool:
+        if self._policy.dev_bypass:
+            return True
+        headers = delivery.headers
+        secrets = organization.valid_secrets(self._clock.now())
+        signature = headers.get("x-evolution-signature", "")
+        if signature.startswith("sha256="):
+            given = signature[7:].strip().lower()
+            if any(hmac.compare_digest(given, _hmac(s, delivery.body)) for s in secrets):
+                return True
+        bearer = headers.get("authorization", "")
+        if bearer[:7].lower() == "bearer ":
+            token = bearer[7:].strip()
+            if any(self._jwt.decode(token, s, self._policy.jwt_leeway_s) for s in secrets):
+                return True
+        apikey = headers.get("apikey")
+        if apikey and any(hmac.compare_digest(apikey.encode(), s.encode()) for s in secrets):
+            return True
+        own_token = instance.evolution_token
+        return bool(envelope.apikey and own_token and
+                    hmac.compare_digest(envelope.apikey.encode(), own_token.encode()))
+
+    async def _reject(self, delivery: WebhookDelivery, organization_id: str,
+                      envelope: Envelope) -> None:
+        self._telemetry.webhook_received(envelope.kind, "rejected")
+        log.warning("webhook_rejected", org_id=organization_id, event=envelope.kind)
+        # At most one audit event per organization per interval: a flood cannot fill the log.
+        if self._rejections.take(organization_id, self._clock.monotonic()):
+            return
+        actor = Actor("unauthenticated", Role.SYSTEM, None, delivery.source_ip,
+                      delivery.headers.get("user-agent"))
+        async with self._uow() as uow:
+            await uow.audit.append(audit_draft(
+                actor, organization_id, AuditAction.WEBHOOK_REJECTED, self._clock.now(),
+                {"event": envelope.kind, "instance_name": envelope.instance}))
+            await uow.commit()
+
+
+def _envelope(body: bytes) -> Envelope:
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedJson("the body is not valid JSON") from exc
+    try:
+        return parse_envelope(payload)
+    except InvalidEnvelope as exc:
+        raise ValidationFailed(exc.errors, "the body is not an Evolution webhook envelope") from exc
+
+
+async def _resolve(uow: UnitOfWork, path_org: str | None,
+                   instance_name: str) -> tuple[Organization, Instance]:
+    instance = await uow.instances.get_by_name(instance_name)
+    org_id = path_org or (instance.organization_id if instance else None)
+    organization = await uow.organizations.get(org_id) if org_id else None
+    if organization is None:
+        raise NotFound("unknown organization")
+    if instance is None or instance.organization_id != organization.id:
+        raise NotFound("unknown instance for this organization")
+    return organization, instance
+
+
+def _hmac(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()

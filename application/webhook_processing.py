@@ -1,0 +1,125 @@
+"""Processing acknowledged webhooks: at least once, idempotent in effect, bounded in time."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta
+
+import attrs
+import structlog
+
+from application.lifecycle import move, show_qr
+from application.ports.inbox import InboxEvent
+from application.ports.system import Clock
+from application.ports.telemetry import Alerter, Telemetry
+from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from domain.access import EVOLUTION_ACTOR
+from domain.instance import Instance, Outcome
+from domain.webhook import (
+    DomainEvent,
+    MessageReceived,
+    MessageStatusChanged,
+    QrUpdated,
+    StateSignalled,
+    interpret,
+    parse_envelope,
+)
+
+log = structlog.get_logger(__name__)
+
+
+@attrs.frozen
+class ProcessingPolicy:
+    timeout_s: float = 2.0
+    max_attempts: int = 8
+    batch: int = 50
+    lease_s: float = 30.0
+    backoff_s: float = 0.5
+    backoff_max_s: float = 300.0
+
+
+class WebhookProcessor:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, telemetry: Telemetry,
+                 alerter: Alerter, policy: ProcessingPolicy) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._telemetry = telemetry
+        self._alerter = alerter
+        self._policy = policy
+
+    async def process_due(self) -> int:
+        """Claim a batch of due events and process each; returns how many were claimed."""
+        async with self._uow() as uow:
+            events = await uow.inbox.claim(self._policy.batch, self._clock.now(),
+                                           timedelta(seconds=self._policy.lease_s))
+            await uow.commit()
+        for event in events:
+            await self._process(event)
+        return len(events)
+
+    async def _process(self, event: InboxEvent) -> None:
+        started = self._clock.monotonic()
+        try:
+            async with asyncio.timeout(self._policy.timeout_s):
+                outcome = await self._apply(event)
+        except Exception as exc:  # one poisoned event must never stop the worker
+            outcome = "failed"
+            await self._failed(event, exc)
+        self._telemetry.webhook_processed(event.event, outcome,
+                                          self._clock.monotonic() - started)
+
+    async def _apply(self, event: InboxEvent) -> str:
+        """The event's effect and the inbox's ``done`` commit together: exactly once in effect."""
+        envelope = parse_envelope(json.loads(event.body))
+        async with self._uow() as uow:
+            instance = await uow.instances.get_by_name(event.instance_name, lock=True)
+            if instance is None:
+                outcome = "unknown_instance"
+            else:
+                meaning = interpret(envelope, self._clock.now())
+                outcome = await self._effect(uow, instance, meaning, envelope.date_time)
+            await uow.inbox.complete(event.id, outcome)
+            await uow.commit()
+        return outcome
+
+    async def _effect(self, uow: UnitOfWork, instance: Instance, meaning: DomainEvent,
+                      evolution_time: datetime | None) -> str:
+        now = self._clock.now()
+        if isinstance(meaning, QrUpdated):
+            at = meaning.qr.issued_at
+            transition = await show_qr(uow, instance, meaning.qr, EVOLUTION_ACTOR, at,
+                                       evolution_time)
+            return str(transition.outcome)
+        if isinstance(meaning, StateSignalled):
+            transition = await move(uow, instance, meaning.signal, EVOLUTION_ACTOR, now)
+            if transition.outcome is Outcome.ILLEGAL:
+                log.info("transition_ignored", instance_id=str(instance.id),
+                         current=str(transition.current), target=str(meaning.signal.target))
+            return str(transition.outcome)
+        if isinstance(meaning, MessageReceived):
+            new = await uow.messages.upsert(instance.id, meaning.message)
+            return "stored" if new else "duplicate"
+        if isinstance(meaning, MessageStatusChanged):
+            known = await uow.messages.set_status(instance.id, meaning.message_id, meaning.status)
+            return "updated" if known else "unknown_message"
+        return "unhandled"
+
+    async def _failed(self, event: InboxEvent, exc: Exception) -> None:
+        error = f"{type(exc).__name__}: {str(exc)[:200]}"
+        log.warning("webhook_processing_failed", event_id=str(event.id), event=event.event,
+                    attempts=event.attempts, error=type(exc).__name__)
+        self._telemetry.error("webhook_processing")
+        async with self._uow() as uow:
+            if event.attempts >= self._policy.max_attempts:
+                await uow.inbox.park(event.id, error)
+            else:
+                delay = min(self._policy.backoff_max_s,
+                            self._policy.backoff_s * 2 ** max(0, event.attempts - 1))
+                await uow.inbox.retry_later(event.id, error,
+                                            self._clock.now() + timedelta(seconds=delay))
+            await uow.commit()
+        if event.attempts >= self._policy.max_attempts:
+            await self._alerter.alert("webhook_dead_lettered",
+                                      f"event {event.id} ({event.event}) parked after "
+                                      f"{event.attempts} attempts")

@@ -1,0 +1,179 @@
+"""`wachannel` command line (API.md section 12)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from domain.access import Actor, Role
+from entrypoints.logging import configure_logging
+from entrypoints.settings import ConfigError, Settings, load_settings
+
+EMBEDDED_BANNER = """
+==========================================================================
+ wachannel is running on its EMBEDDED DEFAULT -- not for production:
+   storage   : in-memory (everything is lost on exit; DATABASE_URL unset)
+   evolution : {evolution} (EVOLUTION_API_BASE_URL unset)
+   auth      : development JWT secret; mint a token with `wachannel token`
+==========================================================================
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"wachannel: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    result: int = args.run(settings, args)
+    return result
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from entrypoints.container import build_container
+    from entrypoints.http.app import create_app
+
+    if settings.embedded or settings.evolution_adapter == "fake":
+        evolution = "FAKE in-process Evolution" + (
+            f", phone scan simulated {settings.fake_evolution_autoscan_s:g} s after the QR"
+            if settings.fake_evolution_autoscan_s else "")
+        print(EMBEDDED_BANNER.format(evolution=evolution), file=sys.stderr, flush=True)
+    container = build_container(settings, migrate_on_start=not args.no_migrate)
+    web.run_app(create_app(container), host=args.host or settings.host,
+                port=args.port or settings.port, print=None, access_log=None)
+    return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from entrypoints.worker import process_webhooks
+
+    return _with_container(settings, lambda c: process_webhooks(c))
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from entrypoints.container import apply_migrations
+
+    if settings.database_url is None:
+        print("wachannel: DATABASE_URL is not set; the in-memory store needs no migrations",
+              file=sys.stderr)
+        return 2
+    applied = asyncio.run(apply_migrations(settings))
+    print(json.dumps({"applied": applied}))
+    return 0
+
+
+def _token(settings: Settings, args: argparse.Namespace) -> int:
+    from entrypoints.container import build_container
+
+    claims = {"sub": args.sub, "role": args.role, "exp": int(time.time()) + args.ttl}
+    if args.org:
+        claims["org"] = args.org
+    if args.role == "tenant_admin" and not args.org:
+        print("wachannel: --org is required for --role tenant_admin", file=sys.stderr)
+        return 2
+    print(build_container(settings).jwt().encode(claims, settings.auth_jwt_secret))
+    return 0
+
+
+def _flags(settings: Settings, args: argparse.Namespace) -> int:
+    from application.rollout import FlagChange
+
+    actor = Actor(f"cli:{args.by}", Role.ADMIN)
+
+    async def run(c: Any) -> Any:
+        rollout = c.rollout()
+        if args.action == "list":
+            return await rollout.list()
+        if args.action == "kill":
+            return await rollout.toggle(actor, {args.name: False})
+        change = FlagChange(not args.disabled, args.percentage, frozenset(args.allow or ()),
+                            frozenset(args.deny or ()))
+        return await rollout.put(actor, args.name, change)
+
+    return _with_container(settings, run, show=True)
+
+
+def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    async def run(c: Any) -> Any:
+        return await c.audit().verify(args.org)
+
+    outcome: dict[str, Any] = {}
+    code = _with_container(settings, run, show=True, sink=outcome)
+    return code if code else (0 if outcome.get("valid") else 1)
+
+
+def _keygen(settings: Settings, args: argparse.Namespace) -> int:
+    import base64
+    import secrets
+
+    print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+    return 0
+
+
+def _with_container(settings: Settings, run: Callable[[Any], Awaitable[Any]],
+                    show: bool = False, sink: dict[str, Any] | None = None) -> int:
+    from application.errors import ApplicationError
+    from entrypoints.container import build_container, running
+
+    async def go() -> Any:
+        async with running(build_container(settings)) as container:
+            return await run(container)
+
+    try:
+        result = asyncio.run(go())
+    except ApplicationError as exc:
+        print(f"wachannel: {type(exc).__name__}: {exc.detail}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    if show:
+        print(json.dumps(result, indent=2, default=str))
+    if sink is not None and isinstance(result, dict):
+        sink.update(result)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="wachannel", description="WhatsApp channel service")
+    sub = p.add_subparsers(required=True, metavar="command")
+    serve = sub.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--no-migrate", action="store_true")
+    serve.set_defaults(run=_serve)
+    sub.add_parser("worker", help="process webhooks").set_defaults(run=_worker)
+    sub.add_parser("migrate", help="apply pending migrations").set_defaults(run=_migrate)
+    token = sub.add_parser("token", help="mint a JWT for operators and tests")
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--org")
+    token.add_argument("--sub", default="operator")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds")
+    token.set_defaults(run=_token)
+    flags = sub.add_parser("flags", help="rollout flags")
+    flags.add_argument("action", choices=["list", "set", "kill"])
+    flags.add_argument("name", nargs="?", default="radical_solution")
+    flags.add_argument("--percentage", type=int, default=100)
+    flags.add_argument("--disabled", action="store_true")
+    flags.add_argument("--allow", action="append")
+    flags.add_argument("--deny", action="append")
+    flags.add_argument("--by", default="operator")
+    flags.set_defaults(run=_flags)
+    audit = sub.add_parser("audit", help="audit trail")
+    audit.add_argument("action", choices=["verify"])
+    audit.add_argument("--org")
+    audit.set_defaults(run=_audit)
+    sub.add_parser("keygen", help="print a new DATA_ENCRYPTION_KEY").set_defaults(run=_keygen)
+    return p
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

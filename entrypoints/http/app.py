@@ -1,0 +1,67 @@
+"""The aiohttp application: routes, middlewares, and one lifecycle for every resource."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import suppress
+
+import structlog
+from aiohttp import web
+
+from entrypoints.container import Container, running
+from entrypoints.http.auth import JWT_KEY, JWT_SECRET_KEY
+from entrypoints.http.keys import CONTAINER
+from entrypoints.http.middlewares import OBSERVE_KEY, request_context
+from entrypoints.http.routes import admin, instances, legacy, operations, webhooks
+from entrypoints.worker import process_webhooks, watch_flags
+
+log = structlog.get_logger(__name__)
+MAX_BODY = 1024 * 1024  # API.md: bodies over 1 MiB are 413
+BACKGROUND = web.AppKey("background", list)
+
+
+def create_app(container: Container, run_worker: bool | None = None) -> web.Application:
+    settings = container.settings()
+    app = web.Application(middlewares=[request_context], client_max_size=MAX_BODY)
+    app[CONTAINER] = container
+    app[JWT_KEY] = container.jwt()
+    app[JWT_SECRET_KEY] = settings.auth_jwt_secret
+    app[OBSERVE_KEY] = _observer(container)
+    for module in (instances, legacy, webhooks, admin, operations):
+        app.router.add_routes(module.routes)
+    worker = settings.embedded if run_worker is None else run_worker
+    app.cleanup_ctx.append(lambda a: _lifecycle(a, container, worker))
+    return app
+
+
+async def _lifecycle(app: web.Application, container: Container,
+                     worker: bool) -> AsyncIterator[None]:
+    async with running(container):
+        async for _ in _background(app, container, worker):
+            yield
+
+
+async def _background(app: web.Application, container: Container,
+                      worker: bool) -> AsyncIterator[None]:
+    tasks = [asyncio.create_task(watch_flags(container), name="watch-flags")]
+    if worker:
+        tasks.append(asyncio.create_task(process_webhooks(container), name="webhook-worker"))
+    app[BACKGROUND] = tasks
+    yield
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with suppress(asyncio.CancelledError):
+            await task
+
+
+def _observer(container: Container):  # type: ignore[no-untyped-def]
+    histogram = container.telemetry().http_seconds
+
+    def observe(request: web.Request, status: int, seconds: float) -> None:
+        route = request.match_info.route.resource
+        name = route.canonical if route is not None else "unmatched"
+        histogram.labels(name, request.method, str(status)).observe(seconds)
+
+    return observe

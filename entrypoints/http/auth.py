@@ -1,0 +1,44 @@
+"""Bearer JWT authentication of management routes (API.md section 2)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from application.errors import Forbidden, Unauthenticated
+from application.ports.tokens import JwtCodec
+from domain.access import Actor, Role
+
+TENANT_ROLES = frozenset({Role.ADMIN, Role.TENANT_ADMIN})
+ADMIN = frozenset({Role.ADMIN})
+OPERATORS = frozenset({Role.ADMIN, Role.SYSTEM})
+JWT_KEY = web.AppKey("jwt_codec", JwtCodec)
+JWT_SECRET_KEY = web.AppKey("jwt_secret", str)
+TOKEN_COOKIE = "wachannel_token"  # noqa: S105 (a cookie name)
+
+
+def _token(request: web.Request, allow_browser: bool) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    if allow_browser:  # pages opened in a browser cannot set headers
+        return request.cookies.get(TOKEN_COOKIE) or request.query.get("token")
+    return None
+
+
+def authenticate(request: web.Request, roles: frozenset[Role],
+                 allow_browser: bool = False) -> Actor:
+    token = _token(request, allow_browser)
+    claims = request.app[JWT_KEY].decode(token, request.app[JWT_SECRET_KEY]) if token else None
+    if not claims:
+        raise Unauthenticated("a valid bearer token is required")
+    try:
+        role = Role(claims.get("role"))
+    except ValueError:
+        raise Unauthenticated("the token names no known role") from None
+    sub, org = claims.get("sub"), claims.get("org")
+    if not isinstance(sub, str) or not sub or (role is Role.TENANT_ADMIN and not org):
+        raise Unauthenticated("the token lacks sub, or org for a tenant_admin")
+    if role not in roles:
+        raise Forbidden(f"role {role} may not call this route")
+    return Actor(sub, role, str(org) if org else None, request.remote,
+                 request.headers.get("User-Agent"))

@@ -1,0 +1,111 @@
+"""Instance routes (API.md section 4)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from uuid import UUID
+
+from aiohttp import web
+
+from application.errors import NotFound, ValidationFailed
+from application.instances import instance_page
+from application.presenters import instance_view
+from application.quick_create import QuickCreate
+from entrypoints.http.auth import TENANT_ROLES, authenticate
+from entrypoints.http.keys import services
+from entrypoints.http.schemas.common import json_body, load, query
+from entrypoints.http.schemas.instances import INSTANCE_LIST, PAGE, QUICK_CREATE
+from entrypoints.http.sse import stream_response
+
+routes = web.RouteTableDef()
+BASE = "/api/channels/whatsapp/instances"
+
+
+def instance_id(request: web.Request) -> UUID:
+    try:
+        return UUID(request.match_info["id"])
+    except ValueError:
+        raise NotFound("no instance has that id") from None
+
+
+@routes.post(f"{BASE}/quick-create")
+async def quick_create(request: web.Request) -> web.Response:
+    """Create an instance in one call; the QR follows on the stream."""
+    actor = authenticate(request, TENANT_ROLES)
+    body = await json_body(request, required=False)
+    data = load(QUICK_CREATE, body)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 255:
+        raise ValidationFailed({"Idempotency-Key": ["must be 1..255 characters"]})
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    result = await services(request).quick_create().quick_create(
+        actor, QuickCreate(**data, idempotency_key=key, request_hash=digest))
+    return web.json_response(result, status=201)
+
+
+@routes.get(BASE)
+async def list_instances(request: web.Request) -> web.Response:
+    actor = authenticate(request, TENANT_ROLES)
+    q = query(request, INSTANCE_LIST)
+    page = await services(request).instances().find(
+        actor, q["organization_id"], q["state"], q["limit"], q["cursor"])
+    return web.json_response(instance_page(page))
+
+
+@routes.get(BASE + "/{id}")
+async def get_instance(request: web.Request) -> web.Response:
+    actor = authenticate(request, TENANT_ROLES)
+    instance = await services(request).instances().get(actor, instance_id(request))
+    return web.json_response(instance_view(instance))
+
+
+@routes.post(BASE + "/{id}/connect")
+async def connect(request: web.Request) -> web.Response:
+    """The QR to scan now: cached, from Evolution, or from the next webhook."""
+    actor = authenticate(request, TENANT_ROLES)
+    view = await services(request).qr().connect(actor, instance_id(request))
+    return web.json_response(view.as_dict())
+
+
+@routes.get(BASE + "/{id}/qr/stream")
+async def qr_stream(request: web.Request) -> web.StreamResponse:
+    actor = authenticate(request, TENANT_ROLES, allow_browser=True)
+    events = await services(request).qr_streams().open(actor, instance_id(request))
+    return await stream_response(request, events)
+
+
+@routes.get(BASE + "/{id}/status")
+async def status(request: web.Request) -> web.Response:
+    actor = authenticate(request, TENANT_ROLES)
+    return web.json_response(
+        await services(request).instances().status(actor, instance_id(request)))
+
+
+@routes.post(BASE + "/{id}/restart")
+async def restart(request: web.Request) -> web.Response:
+    actor = authenticate(request, TENANT_ROLES)
+    instance = await services(request).instances().restart(actor, instance_id(request))
+    return web.json_response(instance_view(instance), status=202)
+
+
+@routes.post(BASE + "/{id}/logout")
+async def logout(request: web.Request) -> web.Response:
+    actor = authenticate(request, TENANT_ROLES)
+    instance = await services(request).instances().logout(actor, instance_id(request))
+    return web.json_response(instance_view(instance))
+
+
+@routes.delete(BASE + "/{id}")
+async def delete(request: web.Request) -> web.Response:
+    actor = authenticate(request, TENANT_ROLES)
+    await services(request).instances().delete(actor, instance_id(request))
+    return web.Response(status=204)
+
+
+@routes.get(BASE + "/{id}/messages")
+async def messages(request: web.Request) -> web.Response:
+    actor = authenticate(request, TENANT_ROLES)
+    q = query(request, PAGE)
+    return web.json_response(await services(request).instances().messages(
+        actor, instance_id(request), q["limit"], q["cursor"]))

@@ -1,0 +1,44 @@
+"""Preserved routes of the old flow: same answers, plus deprecation headers (API.md 5)."""
+
+from __future__ import annotations
+
+from email.utils import format_datetime
+from datetime import UTC, datetime, time
+
+from aiohttp import web
+
+from entrypoints.http.auth import TENANT_ROLES, authenticate
+from entrypoints.http.keys import services
+from entrypoints.http.routes.instances import instance_id
+from entrypoints.http.sse import stream_response
+
+routes = web.RouteTableDef()
+
+
+def deprecation_headers(request: web.Request) -> dict[str, str]:
+    sunset = datetime.combine(services(request).settings().legacy_sunset_date, time(0), UTC)
+    successor = f"/api/channels/whatsapp/instances/{request.match_info['id']}/connect"
+    return {"Deprecation": "true", "Sunset": format_datetime(sunset, usegmt=True),
+            "Link": f"<{successor}>; rel=\"successor-version\""}
+
+
+def _count(request: web.Request, route: str, organization_id: str) -> None:
+    services(request).telemetry().legacy_calls.labels(route, organization_id).inc()
+
+
+@routes.route("*", "/api/whatsapp/instances/{id}/connect")
+async def legacy_connect(request: web.Request) -> web.Response:
+    if request.method not in ("GET", "POST"):
+        raise web.HTTPMethodNotAllowed(request.method, ["GET", "POST"])
+    actor = authenticate(request, TENANT_ROLES)
+    view = await services(request).qr().connect(actor, instance_id(request))
+    _count(request, "connect", actor.organization_id or "*")
+    return web.json_response(view.as_dict(), headers=deprecation_headers(request))
+
+
+@routes.get("/api/whatsapp/instances/{id}/qr/stream")
+async def legacy_stream(request: web.Request) -> web.StreamResponse:
+    actor = authenticate(request, TENANT_ROLES, allow_browser=True)
+    events = await services(request).qr_streams().open(actor, instance_id(request))
+    _count(request, "qr_stream", actor.organization_id or "*")
+    return await stream_response(request, events, deprecation_headers(request))

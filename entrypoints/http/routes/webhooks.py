@@ -1,0 +1,33 @@
+"""The four webhook paths Evolution posts to (API.md sections 5 and 5a)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from application.errors import NotFound
+from application.webhook_intake import WebhookDelivery
+from domain.webhook import is_event_suffix
+from entrypoints.http.keys import services
+
+routes = web.RouteTableDef()
+# Organization from the path, or from the instance named in the body.
+_WITH_ORG = ("/api/webhooks/evolution/{org}", "/api/whatsapp/simple/webhook/{org}")
+_BY_INSTANCE = ("/api/whatsapp/webhook", "/api/channels/whatsapp/webhook")
+
+
+async def receive(request: web.Request) -> web.Response:
+    """Stored durably before the 200; processing follows in the worker."""
+    suffix = request.match_info.get("suffix")
+    if suffix is not None and not is_event_suffix(suffix):
+        raise NotFound("unknown webhook path")
+    body = await request.read()
+    admission = await services(request).webhook_intake().receive(WebhookDelivery(
+        body=body, headers={k.lower(): v for k, v in request.headers.items()},
+        organization_id=request.match_info.get("org"), source_ip=request.remote))
+    return web.json_response({"status": "accepted", "duplicate": admission.duplicate,
+                              "event_id": str(admission.event_id)})
+
+
+for _path in _WITH_ORG + _BY_INSTANCE:
+    routes.post(_path)(receive)
+    routes.post(_path + "/{suffix}")(receive)

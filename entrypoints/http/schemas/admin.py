@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from entrypoints.http.schemas.common import ORG_ID, PageQuery
+
+
+class VariantSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 64))
+    weight = fields.Integer(required=True, validate=validate.Range(0, 10_000))
+
+
+class FlagPutRequest(Schema):
+    class Meta:
+        unknown = RAISE
+
+    enabled = fields.Boolean(required=True)
+    percentage = fields.Integer(required=True, validate=validate.Range(0, 100))
+    allow_orgs = fields.List(fields.String(validate=ORG_ID), load_default=list)
+    deny_orgs = fields.List(fields.String(validate=ORG_ID), load_default=list)
+    variants = fields.List(fields.Nested(VariantSchema), load_default=None)
+
+
+class FlagSchema(Schema):
+    name = fields.String(required=True)
+    enabled = fields.Boolean(required=True)
+    percentage = fields.Integer(required=True)
+    allow_orgs = fields.List(fields.String(), required=True)
+    deny_orgs = fields.List(fields.String(), required=True)
+    variants = fields.List(fields.Nested(VariantSchema), required=True)
+    updated_at = fields.String(allow_none=True)
+    updated_by = fields.String(allow_none=True)
+
+
+class FlagList(Schema):
+    items = fields.List(fields.Nested(FlagSchema), required=True)
+
+
+class EvaluateQuery(Schema):
+    organization_id = fields.String(validate=ORG_ID, load_default=None)
+
+
+class AuditQuerySchema(PageQuery):
+    organization_id = fields.String(validate=ORG_ID, load_default=None)
+    action = fields.String(validate=validate.Length(1, 64), load_default=None)
+    since = fields.AwareDateTime(load_default=None)
+    until = fields.AwareDateTime(load_default=None)
+
+
+class VerifyQuery(Schema):
+    organization_id = fields.String(validate=ORG_ID, load_default=None)
+
+
+class AuditEventSchema(Schema):
+    id = fields.UUID(required=True)
+    organization_id = fields.String(required=True)
+    action = fields.String(required=True)
+    actor_id = fields.String(required=True)
+    actor_type = fields.String(required=True)
+    timestamp = fields.String(required=True)
+    ip_address = fields.String(allow_none=True)
+    user_agent = fields.String(allow_none=True)
+    details = fields.Dict(required=True)
+    prev_hash = fields.String(required=True)
+    hash = fields.String(required=True)
+
+
+class AuditPage(Schema):
+    items = fields.List(fields.Nested(AuditEventSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class VerifyResponse(Schema):
+    valid = fields.Boolean(required=True)
+    checked = fields.Integer(required=True)
+    first_invalid_id = fields.String(allow_none=True, required=True)
+
+
+class RotateResponse(Schema):
+    secret = fields.String(required=True)
+    previous_valid_until = fields.String(required=True)
+
+
+class WebhookAck(Schema):
+    status = fields.String(required=True)
+    duplicate = fields.Boolean(required=True)
+    event_id = fields.UUID(required=True)
+
+
+FLAG_PUT = FlagPutRequest()
+EVALUATE = EvaluateQuery()
+AUDIT_QUERY = AuditQuerySchema()
+VERIFY = VerifyQuery()

@@ -1,0 +1,185 @@
+"""Configuration (API.md section 11), read once from the environment into a frozen object.
+
+This is the only module that reads ``os.environ``. A bad value stops start-up with one line
+naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any, TypeVar
+
+import attrs
+
+T = TypeVar("T")
+DEV_JWT_SECRET = "wachannel-development-only-jwt-secret-change-me"  # noqa: S105 (dev default)
+DEV_ENCRYPTION_KEY = "d2FjaGFubmVsLWRldmVsb3BtZW50LW9ubHkta2V5ISE="  # 32 bytes, dev only
+
+
+class ConfigError(Exception):
+    """One line naming the variable and what is wrong with it."""
+
+
+@attrs.frozen
+class Settings:
+    app_env: str
+    host: str
+    port: int
+    public_base_url: str
+    metrics_port: int | None
+    database_url: str | None
+    database_pool_size: int
+    evolution_adapter: str
+    evolution_base_url: str | None
+    evolution_api_key: str | None
+    evolution_pool_size: int
+    evolution_cache_ttl_s: float
+    auth_jwt_secret: str
+    data_encryption_key: str
+    data_encryption_old_keys: tuple[str, ...]
+    max_instances_per_org: int
+    legacy_sunset_date: date
+    qr_timeout_ms: int
+    qr_refresh_s: float
+    qr_stream_max_s: float
+    qr_stream_ping_s: float
+    qr_streams_per_org: int
+    connect_link_ttl_s: int
+    webhook_jwt_leeway_s: float
+    webhook_secret_grace_s: float
+    webhook_dev_bypass: bool
+    webhook_rate_per_org: float
+    webhook_process_timeout_ms: int
+    webhook_max_attempts: int
+    rollout_initial_percentage: int
+    rollout_max_error_rate: float
+    fake_evolution_autoscan_s: float | None
+    audit_retention_days: int
+    alert_cooldown_s: float
+    log_level: str
+
+    @property
+    def embedded(self) -> bool:
+        """No database: the in-memory store, with the worker running inside ``serve``."""
+        return self.database_url is None
+
+    @property
+    def production(self) -> bool:
+        return self.app_env == "production"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    e = _Env(os.environ if env is None else env)
+    app_env = e.choice("APP_ENV", ("development", "staging", "production"), "development")
+    prod = app_env == "production"
+    port = e.integer("PORT", 8080, 1, 65535)
+    base_url = e.text("EVOLUTION_API_BASE_URL")
+    adapter = e.choice("EVOLUTION_ADAPTER", ("http", "fake"), "http" if base_url else "fake")
+    settings = Settings(
+        app_env=app_env, host=e.text("HOST") or "0.0.0.0", port=port,  # noqa: S104
+        public_base_url=(e.url("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
+        metrics_port=e.integer("METRICS_PORT", None, 1, 65535),
+        database_url=e.text("DATABASE_URL"),
+        database_pool_size=e.integer("DATABASE_POOL_SIZE", 10, 1, 500),
+        evolution_adapter=adapter, evolution_base_url=base_url and base_url.rstrip("/"),
+        evolution_api_key=e.text("EVOLUTION_API_KEY"),
+        evolution_pool_size=e.integer("EVOLUTION_POOL_SIZE", 10, 1, 1000),
+        evolution_cache_ttl_s=e.number("EVOLUTION_CACHE_TTL_S", 30, 0, 45),
+        auth_jwt_secret=e.text("AUTH_JWT_SECRET") or ("" if prod else DEV_JWT_SECRET),
+        data_encryption_key=e.text("DATA_ENCRYPTION_KEY") or ("" if prod else DEV_ENCRYPTION_KEY),
+        data_encryption_old_keys=e.items("DATA_ENCRYPTION_OLD_KEYS"),
+        max_instances_per_org=e.integer("MAX_INSTANCES_PER_ORG", 10, 1, 10_000),
+        legacy_sunset_date=e.parse("LEGACY_SUNSET_DATE", date.fromisoformat, date(2027, 6, 30)),
+        qr_timeout_ms=e.integer("QR_TIMEOUT_MS", 5000, 100, 120_000),
+        qr_refresh_s=e.number("QR_REFRESH_S", 30, 1, 3600),
+        qr_stream_max_s=e.number("QR_STREAM_MAX_S", 300, 1, 86_400),
+        qr_stream_ping_s=e.number("QR_STREAM_PING_S", 15, 0.1, 3600),
+        qr_streams_per_org=e.integer("QR_STREAMS_PER_ORG", 20, 1, 100_000),
+        connect_link_ttl_s=e.integer("CONNECT_LINK_TTL_S", 900, 10, 86_400),
+        webhook_jwt_leeway_s=e.number("WEBHOOK_JWT_LEEWAY_S", 1800, 0, 86_400),
+        webhook_secret_grace_s=e.number("WEBHOOK_SECRET_GRACE_S", 86_400, 0, 2_592_000),
+        webhook_dev_bypass=e.flag("WEBHOOK_DEV_BYPASS"),
+        webhook_rate_per_org=e.number("WEBHOOK_RATE_PER_ORG", 200, 0.1, 1_000_000),
+        webhook_process_timeout_ms=e.integer("WEBHOOK_PROCESS_TIMEOUT_MS", 2000, 10, 600_000),
+        webhook_max_attempts=e.integer("WEBHOOK_MAX_ATTEMPTS", 8, 1, 100),
+        rollout_initial_percentage=e.integer("ROLLOUT_INITIAL_PERCENTAGE",
+                                             100 if app_env == "development" else 10, 0, 100),
+        rollout_max_error_rate=e.number("ROLLOUT_MAX_ERROR_RATE", 0.01, 0, 1),
+        fake_evolution_autoscan_s=e.number("FAKE_EVOLUTION_AUTOSCAN_S", 20, 0, 86_400) or None,
+        audit_retention_days=e.integer("AUDIT_RETENTION_DAYS", 2557, 2557, 100_000),
+        alert_cooldown_s=e.number("ALERT_COOLDOWN_S", 300, 0, 86_400),
+        log_level=e.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info"),
+    )
+    _check(settings)
+    return settings
+
+
+def _check(s: Settings) -> None:
+    if s.evolution_adapter == "http" and not (s.evolution_base_url and s.evolution_api_key):
+        raise ConfigError("EVOLUTION_API_KEY: required (with EVOLUTION_API_BASE_URL) for the "
+                          "http Evolution adapter")
+    if s.webhook_dev_bypass and s.app_env != "development":
+        raise ConfigError("WEBHOOK_DEV_BYPASS: unsigned webhooks are allowed only with "
+                          "APP_ENV=development")
+    if not s.production:
+        return
+    if s.database_url is None:
+        raise ConfigError("DATABASE_URL: required when APP_ENV=production (no in-memory store)")
+    if s.evolution_adapter == "fake":
+        raise ConfigError("EVOLUTION_ADAPTER: the fake Evolution adapter is refused in production")
+    if len(s.auth_jwt_secret) < 32:
+        raise ConfigError("AUTH_JWT_SECRET: required in production, at least 32 characters")
+    if not s.data_encryption_key or s.data_encryption_key == DEV_ENCRYPTION_KEY:
+        raise ConfigError("DATA_ENCRYPTION_KEY: required in production (a 32-byte urlsafe "
+                          "base64 key; `wachannel keygen` prints one)")
+
+
+class _Env:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def text(self, name: str) -> str | None:
+        value = self._env.get(name, "").strip()
+        return value or None
+
+    def parse(self, name: str, convert: Callable[[str], T], default: T) -> T:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            return convert(raw)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{name}: cannot read {raw!r} ({exc})") from None
+
+    def integer(self, name: str, default: Any, low: int, high: int) -> Any:
+        value = self.parse(name, int, default)
+        if value is not None and not low <= value <= high:
+            raise ConfigError(f"{name}: must be between {low} and {high}, got {value}")
+        return value
+
+    def number(self, name: str, default: float, low: float, high: float) -> float:
+        value = self.parse(name, float, float(default))
+        if not low <= value <= high:
+            raise ConfigError(f"{name}: must be between {low} and {high}, got {value}")
+        return value
+
+    def choice(self, name: str, options: tuple[str, ...], default: str) -> str:
+        value = (self.text(name) or default).lower()
+        if value not in options:
+            raise ConfigError(f"{name}: must be one of {', '.join(options)}, got {value!r}")
+        return value
+
+    def flag(self, name: str) -> bool:
+        return (self.text(name) or "0").lower() in ("1", "true", "yes", "on")
+
+    def url(self, name: str) -> str | None:
+        value = self.text(name)
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ConfigError(f"{name}: must be an http(s) URL, got {value!r}")
+        return value
+
+    def items(self, name: str) -> tuple[str, ...]:
+        return tuple(v.strip() for v in (self.text(name) or "").split(",") if v.strip())

@@ -1,0 +1,70 @@
+"""The background loops: webhook processing, and flag cache invalidation."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from contextlib import suppress
+
+import structlog
+
+from application.errors import ApplicationError
+from application.ports.notifier import FLAGS_TOPIC, Notifier
+from application.webhook_intake import INBOX_TOPIC
+from entrypoints.container import Container
+
+log = structlog.get_logger(__name__)
+IDLE_POLL_S = 0.5  # also catches retries that came due, and signals lost while reconnecting
+
+
+async def process_webhooks(container: Container) -> None:
+    """Run until cancelled: drain due inbox events, then sleep until woken or polled."""
+    processor = container.webhook_processor()
+    heartbeat = container.heartbeat()
+    wake = asyncio.Event()
+    async with _on_signal(container.notifier(), INBOX_TOPIC, wake.set):
+        while True:
+            heartbeat.beat()
+            try:
+                claimed = await processor.process_due()
+            except ApplicationError as exc:
+                log.warning("worker_cycle_failed", error=type(exc).__name__)
+                claimed = 0
+                await asyncio.sleep(1)
+            if claimed == 0:
+                with suppress(TimeoutError):
+                    async with asyncio.timeout(IDLE_POLL_S):
+                        await wake.wait()
+                wake.clear()
+
+
+async def watch_flags(container: Container) -> None:
+    """A flag change on any replica clears this replica's flag cache at once."""
+    rollout = container.rollout()
+    async with _on_signal(container.notifier(), FLAGS_TOPIC, rollout.invalidate):
+        await asyncio.Event().wait()
+
+
+class _on_signal:  # noqa: N801 (used as a context manager, like contextlib helpers)
+    """Call ``react`` for every payload on ``topic`` while the block runs."""
+
+    def __init__(self, notifier: Notifier, topic: str, react: Callable[[], None]) -> None:
+        self._subscription = notifier.subscribe(topic)
+        self._react = react
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> None:
+        signals = await self._subscription.__aenter__()
+
+        async def pump() -> None:
+            async for _ in signals:
+                self._react()
+
+        self._task = asyncio.create_task(pump())
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+        await self._subscription.__aexit__(None, None, None)

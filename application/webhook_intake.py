@@ -119,7 +119,7 @@ class WebhookIntakeService:
     async def _reject(self, delivery: WebhookDelivery, organization_id: str,
                       envelope: Envelope) -> None:
         self._telemetry.webhook_received(envelope.kind, "rejected")
-        log.warning("webhook_rejected", org_id=organization_id, event=envelope.kind)
+        log.warning("webhook_rejected", org_id=organization_id, webhook_event=envelope.kind)
         # At most one audit event per organization per interval: a flood cannot fill the log.
         if self._rejections.take(organization_id, self._clock.monotonic()):
             return

@@ -107,7 +107,7 @@ class WebhookProcessor:
 
     async def _failed(self, event: InboxEvent, exc: Exception) -> None:
         error = f"{type(exc).__name__}: {str(exc)[:200]}"
-        log.warning("webhook_processing_failed", event_id=str(event.id), event=event.event,
+        log.warning("webhook_processing_failed", event_id=str(event.id), webhook_event=event.event,
                     attempts=event.attempts, error=type(exc).__name__)
         self._telemetry.error("webhook_processing")
         async with self._uow() as uow:

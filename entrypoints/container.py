@@ -87,7 +87,8 @@ async def _fake_evolution(settings: Settings, session: aiohttp.ClientSession
         yield None
         return
     fake = FakeEvolutionGateway(aiohttp_deliverer(session),
-                                autoscan_s=settings.fake_evolution_autoscan_s)
+                                autoscan_s=settings.fake_evolution_autoscan_s,
+                                time_scale=settings.fake_evolution_time_scale)
     try:
         yield fake
     finally:

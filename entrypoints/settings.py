@@ -57,6 +57,7 @@ class Settings:
     rollout_initial_percentage: int
     rollout_max_error_rate: float
     fake_evolution_autoscan_s: float | None
+    fake_evolution_time_scale: float
     audit_retention_days: int
     alert_cooldown_s: float
     log_level: str
@@ -109,6 +110,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                                              100 if app_env == "development" else 10, 0, 100),
         rollout_max_error_rate=e.number("ROLLOUT_MAX_ERROR_RATE", 0.01, 0, 1),
         fake_evolution_autoscan_s=e.number("FAKE_EVOLUTION_AUTOSCAN_S", 20, 0, 86_400) or None,
+        fake_evolution_time_scale=e.number("FAKE_EVOLUTION_TIME_SCALE", 1.0, 0.001, 100),
         audit_retention_days=e.integer("AUDIT_RETENTION_DAYS", 2557, 2557, 100_000),
         alert_cooldown_s=e.number("ALERT_COOLDOWN_S", 300, 0, 86_400),
         log_level=e.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info"),

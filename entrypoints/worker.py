@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
 
 import structlog
 
@@ -45,26 +45,20 @@ async def watch_flags(container: Container) -> None:
         await asyncio.Event().wait()
 
 
-class _on_signal:  # noqa: N801 (used as a context manager, like contextlib helpers)
+@asynccontextmanager
+async def _on_signal(notifier: Notifier, topic: str,
+                     react: Callable[[], None]) -> AsyncIterator[None]:
     """Call ``react`` for every payload on ``topic`` while the block runs."""
-
-    def __init__(self, notifier: Notifier, topic: str, react: Callable[[], None]) -> None:
-        self._subscription = notifier.subscribe(topic)
-        self._react = react
-        self._task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> None:
-        signals = await self._subscription.__aenter__()
+    async with notifier.subscribe(topic) as signals:
 
         async def pump() -> None:
             async for _ in signals:
-                self._react()
+                react()
 
-        self._task = asyncio.create_task(pump())
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        task = asyncio.create_task(pump())
+        try:
+            yield
+        finally:
+            task.cancel()
             with suppress(asyncio.CancelledError):
-                await self._task
-        await self._subscription.__aexit__(None, None, None)
+                await task

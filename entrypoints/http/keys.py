@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from entrypoints.container import Container
 
 CONTAINER: web.AppKey[Container] = web.AppKey("container")  # type: ignore[type-arg]
+REQUEST_ID = web.RequestKey("request_id", str)
 
 
 def services(request: web.Request) -> Container:

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 
+from entrypoints.http.keys import REQUEST_ID
 from entrypoints.http.problems import EDGE_PROBLEMS, from_exception, problem
 
 log = structlog.get_logger(__name__)
@@ -21,7 +22,7 @@ _REQUEST_ID = re.compile(r"^[\w\-.:]{1,128}$")
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
     given = request.headers.get("X-Request-ID", "")
     request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
-    request["request_id"] = request_id
+    request[REQUEST_ID] = request_id
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)
     started = time.perf_counter()

@@ -12,20 +12,21 @@ from entrypoints.http.schemas import admin as a
 from entrypoints.http.schemas import instances as i
 from entrypoints.http.schemas.common import ProblemSchema
 
-I = "/api/channels/whatsapp/instances"
+INSTANCES = "/api/channels/whatsapp/instances"
 # (path, method, summary, request schema, success status, response schema)
 OPERATIONS: list[tuple[str, str, str, Any, int, Any]] = [
-    (f"{I}/quick-create", "post", "Create an instance in one call", i.QuickCreateRequest, 201,
+    (f"{INSTANCES}/quick-create", "post", "Create an instance in one call",
+     i.QuickCreateRequest, 201,
      i.QuickCreateResponse),
-    (I, "get", "List instances", None, 200, i.InstancePage),
-    (f"{I}/{{id}}", "get", "Get an instance", None, 200, i.InstanceSchema),
-    (f"{I}/{{id}}", "delete", "Delete in Evolution, keep the history", None, 204, None),
-    (f"{I}/{{id}}/connect", "post", "Current QR", None, 200, i.ConnectResponse),
-    (f"{I}/{{id}}/qr/stream", "get", "QR stream (text/event-stream)", None, 200, None),
-    (f"{I}/{{id}}/status", "get", "Live state from Evolution", None, 200, i.StatusResponse),
-    (f"{I}/{{id}}/restart", "post", "Restart the socket", None, 202, i.InstanceSchema),
-    (f"{I}/{{id}}/logout", "post", "Log out of WhatsApp", None, 200, i.InstanceSchema),
-    (f"{I}/{{id}}/messages", "get", "Message history", None, 200, i.MessagePage),
+    (INSTANCES, "get", "List instances", None, 200, i.InstancePage),
+    (f"{INSTANCES}/{{id}}", "get", "Get an instance", None, 200, i.InstanceSchema),
+    (f"{INSTANCES}/{{id}}", "delete", "Delete in Evolution, keep the history", None, 204, None),
+    (f"{INSTANCES}/{{id}}/connect", "post", "Current QR", None, 200, i.ConnectResponse),
+    (f"{INSTANCES}/{{id}}/qr/stream", "get", "QR stream (text/event-stream)", None, 200, None),
+    (f"{INSTANCES}/{{id}}/status", "get", "Live state from Evolution", None, 200, i.StatusResponse),
+    (f"{INSTANCES}/{{id}}/restart", "post", "Restart the socket", None, 202, i.InstanceSchema),
+    (f"{INSTANCES}/{{id}}/logout", "post", "Log out of WhatsApp", None, 200, i.InstanceSchema),
+    (f"{INSTANCES}/{{id}}/messages", "get", "Message history", None, 200, i.MessagePage),
     ("/api/whatsapp/instances/{id}/connect", "post", "Deprecated connect", None, 200,
      i.ConnectResponse),
     ("/api/whatsapp/instances/{id}/qr/stream", "get", "Deprecated QR stream", None, 200, None),

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from application import errors as e
 from domain.errors import InvalidEnvelope, InvalidFlag
+from entrypoints.http.keys import REQUEST_ID
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -53,7 +54,7 @@ def problem(status: int, slug: str, title: str, detail: str | None, request: web
             **extra: Any) -> web.Response:
     body: dict[str, Any] = {"type": f"/problems/{slug}", "title": title, "status": status,
                             "instance": request.path, "code": slug,
-                            "request_id": request.get("request_id")}
+                            "request_id": request.get(REQUEST_ID)}
     if detail:
         body["detail"] = detail
     body.update({k: v for k, v in extra.items() if v is not None})

@@ -9,13 +9,14 @@ from contextlib import aclosing
 from aiohttp import web
 
 from application.qr_stream import StreamEvent
+from entrypoints.http.keys import REQUEST_ID
 
 
 async def stream_response(request: web.Request, events: AsyncIterator[StreamEvent],
                           extra_headers: dict[str, str] | None = None) -> web.StreamResponse:
     response = web.StreamResponse(headers={
         "Content-Type": "text/event-stream", "Cache-Control": "no-cache",
-        "X-Accel-Buffering": "no", "X-Request-ID": request.get("request_id", ""),
+        "X-Accel-Buffering": "no", "X-Request-ID": request.get(REQUEST_ID, ""),
         **(extra_headers or {})})
     await response.prepare(request)
     async with aclosing(events) as stream:  # type: ignore[type-var]

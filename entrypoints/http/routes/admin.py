@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
@@ -13,9 +14,10 @@ from domain.rollout import variants_from
 from entrypoints.http.auth import ADMIN, TENANT_ROLES, authenticate
 from entrypoints.http.keys import services
 from entrypoints.http.schemas.admin import AUDIT_QUERY, EVALUATE, FLAG_PUT, VERIFY
-from entrypoints.http.schemas.common import ORG_ID, json_body, load, query
+from entrypoints.http.schemas.common import json_body, load, query
 
 routes = web.RouteTableDef()
+FLAG_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @routes.get("/api/admin/feature-flags")
@@ -88,5 +90,6 @@ async def rotate_secret(request: web.Request) -> web.Response:
 
 def _flag_name(request: web.Request) -> str:
     name = request.match_info["name"]
-    ORG_ID(name)  # flag names follow the same safe alphabet
+    if not FLAG_NAME.match(name):
+        raise ValidationFailed({"name": ["must be 1..64 of [A-Za-z0-9_-]"]})
     return name

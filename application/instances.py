@@ -131,7 +131,11 @@ class InstanceService:
 
     async def restart(self, actor: Actor, instance_id: UUID) -> Instance:
         instance = await self.get(actor, instance_id)
-        await self._evolution.restart(_ref(instance))
+        try:
+            await self._evolution.restart(_ref(instance))
+        except UpstreamError:
+            # Evolution refuses to restart a closed socket; opening it is what was meant.
+            await self._evolution.connect(_ref(instance))
         return await self._record(actor, instance_id, AuditAction.INSTANCE_RESTARTED,
                                   LifecycleSignal(InstanceState.CONNECTING))
 

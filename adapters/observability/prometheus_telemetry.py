@@ -60,5 +60,5 @@ class PrometheusTelemetry(Telemetry):
             self.errors.labels(f"evolution_{outcome}").inc()
 
     def circuit_changed(self, scope: str, state: str) -> None:
-        self.circuit_state.labels("evolution" if scope == "global" else "instance").set(
-            1 if state == "open" else 0)
+        # One series for Evolution as a whole, one for all instances: names would explode labels.
+        self.circuit_state.labels(scope.split(":", 1)[0]).set(1 if state == "open" else 0)

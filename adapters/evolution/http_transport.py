@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+import structlog
+from aiohttp_retry import ExponentialRetry, RetryClient
+
+from adapters.evolution.circuit_breaker import BreakerBoard, Clock
+from adapters.evolution.config import EvolutionHttpConfig
+from adapters.evolution.observer import EvolutionObserver
+from adapters.evolution.routes import EvolutionRefusal, Route
+from application.errors import UpstreamTimeout, UpstreamUnavailable
+
+log = structlog.get_logger(__name__)
+
+_jitter = random.SystemRandom()
+# Only failures where the request surely did no harm, or the call is idempotent anyway. Timeouts
+# are not retried: a slow Evolution gets no extra load and the caller's deadline holds.
+_RETRY_ON_EXCEPTIONS = {aiohttp.ClientOSError, aiohttp.ServerDisconnectedError}
+_RETRY_ON_STATUSES = {502, 503, 504}  # a 500 from Evolution is a deterministic TypeError
+
+
+class _JitteredBackoff(ExponentialRetry):
+    def get_timeout(self, attempt: int, response: aiohttp.ClientResponse | None = None) -> float:
+        # aiohttp-retry counts from 1; the first wait should be ``start_timeout``.
+        return super().get_timeout(attempt - 1, response) * _jitter.uniform(0.5, 1.0)
+
+
+class HttpTransport:
+    """aiohttp calls to Evolution behind two circuits, with retries for idempotent routes."""
+
+    def __init__(self, session: aiohttp.ClientSession, config: EvolutionHttpConfig,
+                 observer: EvolutionObserver, clock: Clock = time.monotonic) -> None:
+        self._session = session
+        self._config = config
+        self._observer = observer
+        self.breakers = BreakerBoard(config.breaker_failure_threshold, config.breaker_open_s,
+                                     clock, observer.circuit_changed)
+        backoff = _JitteredBackoff(
+            attempts=config.retry_attempts, start_timeout=config.retry_start_s,
+            max_timeout=config.retry_max_s, statuses=_RETRY_ON_STATUSES,
+            exceptions=_RETRY_ON_EXCEPTIONS, retry_all_server_errors=False)
+        # Wraps the shared session without owning it: never close this client.
+        self._retrying = RetryClient(client_session=session, retry_options=backoff)
+        self._timeouts = {
+            qr: aiohttp.ClientTimeout(total=config.qr_timeout_s if qr else config.request_timeout_s,
+                                      sock_connect=config.connect_timeout_s)
+            for qr in (False, True)}
+
+    async def call(self, route: Route, instance: str | None, apikey: str,
+                   body: Any = None, query: Mapping[str, str] | None = None) -> Any:
+        try:
+            permit = self.breakers.admit(instance)
+        except UpstreamUnavailable:
+            self._observer.request_finished(route.endpoint, "circuit_open", 0.0)
+            raise
+        started, outcome, failed = time.perf_counter(), "cancelled", None
+        try:
+            status, payload = await self._exchange(route, instance, apikey, body, query)
+            outcome, failed = _verdict(status)
+        except TimeoutError as e:
+            outcome, failed = "timeout", True
+            raise UpstreamTimeout(f"Evolution did not answer {route.endpoint} in time") from e
+        except aiohttp.ClientError as e:
+            outcome, failed = "unavailable", True
+            raise UpstreamUnavailable(f"Evolution unreachable: {type(e).__name__}") from e
+        finally:
+            permit.settle(failed)
+            self._finished(route, instance, outcome, time.perf_counter() - started)
+        if status >= 400:
+            raise EvolutionRefusal(status, payload)
+        return payload
+
+    async def _exchange(self, route: Route, instance: str | None, apikey: str, body: Any,
+                        query: Mapping[str, str] | None) -> tuple[int, Any]:
+        url = self._config.base_url + route.url_path(instance)
+        options: dict[str, Any] = {"headers": {"apikey": apikey}, "params": query,
+                                   "timeout": self._timeouts[route.waits_for_qr]}
+        if body is not None:
+            options["json"] = body
+        client = self._retrying if route.idempotent else self._session
+        async with client.request(route.method, url, **options) as response:
+            return response.status, _decode(await response.read())
+
+    def _finished(self, route: Route, instance: str | None, outcome: str, seconds: float) -> None:
+        self._observer.request_finished(route.endpoint, outcome, seconds)
+        if outcome not in ("ok", "refused"):
+            # No body, headers or URL query: they can carry tokens, QR codes and numbers.
+            log.warning("evolution_request_failed", endpoint=route.endpoint, instance=instance,
+                        outcome=outcome, seconds=round(seconds, 3))
+
+    def pool_in_use(self) -> int | None:
+        acquired = getattr(self._session.connector, "_acquired", None)
+        return len(acquired) if acquired is not None else None
+
+
+def _verdict(status: int) -> tuple[str, bool]:
+    """Outcome name and whether it counts against the circuits (only 5xx: a 4xx is an answer)."""
+    if status < 400:
+        return "ok", False
+    if status < 500:
+        return "refused", False
+    return "server_error", True
+
+
+def _decode(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return raw.decode("utf-8", "replace")

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import copy
+from uuid import UUID
+
+from adapters import keyset
+from adapters.memory.store import InMemoryStore, Journal
+from application.errors import Conflict
+from application.ports.repositories import InstanceQuery, InstanceRepository, Page
+from domain.instance import Instance
+
+
+def _key(instance: Instance) -> tuple[object, UUID]:
+    return (instance.created_at, instance.id)
+
+
+class InMemoryInstanceRepository(InstanceRepository):
+    """``lock`` is accepted and ignored: the unit of work already holds the whole store."""
+
+    def __init__(self, store: InMemoryStore, journal: Journal) -> None:
+        self._rows = store.instances
+        self._journal = journal
+
+    async def add(self, instance: Instance) -> None:
+        if instance.id in self._rows:
+            raise Conflict(f"instance {instance.id} exists")
+        self._check_name(instance)
+        self._journal.put(self._rows, instance.id, copy.deepcopy(instance))
+
+    async def get(self, instance_id: UUID, *, lock: bool = False) -> Instance | None:
+        found = self._rows.get(instance_id)
+        return copy.deepcopy(found) if found else None
+
+    async def get_by_name(self, evolution_name: str, *, lock: bool = False) -> Instance | None:
+        for instance in self._rows.values():
+            if instance.evolution_name == evolution_name:
+                return copy.deepcopy(instance)
+        return None
+
+    async def save(self, instance: Instance) -> None:
+        self._check_name(instance)
+        self._journal.put(self._rows, instance.id, copy.deepcopy(instance))
+
+    async def find(self, query: InstanceQuery) -> Page[Instance]:
+        rows = sorted((i for i in self._rows.values() if _matches(i, query)), key=_key)
+        if query.cursor:
+            after = keyset.decode_uuid(query.cursor)
+            rows = [i for i in rows if _key(i) > after]
+        page = keyset.page_of(rows, query.limit, lambda i: keyset.encode(i.created_at, i.id))
+        return Page([copy.deepcopy(i) for i in page.items], page.next_cursor)
+
+    async def count_active(self, organization_id: str) -> int:
+        return sum(1 for i in self._rows.values()
+                   if i.organization_id == organization_id and i.is_active)
+
+    async def all(self) -> list[Instance]:
+        return [copy.deepcopy(i) for i in sorted(self._rows.values(), key=_key)]
+
+    def _check_name(self, instance: Instance) -> None:
+        for other in self._rows.values():
+            if other.evolution_name == instance.evolution_name and other.id != instance.id:
+                raise Conflict(f"evolution name {instance.evolution_name} exists")
+
+
+def _matches(instance: Instance, query: InstanceQuery) -> bool:
+    if query.organization_id is not None and instance.organization_id != query.organization_id:
+        return False
+    return query.state is None or instance.state is query.state

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import attrs
+
+from adapters.memory.store import InboxRow, InMemoryStore, Journal
+from application.errors import Conflict
+from application.ports.inbox import Admission, InboxEvent, InboxStatus, WebhookInbox
+
+
+class InMemoryWebhookInbox(WebhookInbox):
+    def __init__(self, store: InMemoryStore, journal: Journal) -> None:
+        self._rows = store.inbox
+        self._keys = store.inbox_keys
+        self._journal = journal
+
+    async def add(self, event: InboxEvent) -> Admission:
+        first = self._keys.get((event.organization_id, event.dedupe_key))
+        if first is not None:
+            return Admission(first, duplicate=True)
+        if event.id in self._rows:
+            raise Conflict(f"inbox event {event.id} exists")  # as the Postgres primary key
+        self._journal.put(self._rows, event.id, InboxRow(event, event.received_at))
+        self._journal.put(self._keys, (event.organization_id, event.dedupe_key), event.id)
+        return Admission(event.id, duplicate=False)
+
+    async def claim(self, limit: int, now: datetime, lease: timedelta) -> list[InboxEvent]:
+        due = sorted((r for r in self._rows.values() if _is_due(r, now)),
+                     key=lambda r: (r.event.received_at, r.event.id))[:limit]
+        claimed = []
+        for row in due:
+            event = attrs.evolve(row.event, status=InboxStatus.PROCESSING,
+                                 attempts=row.event.attempts + 1)
+            self._journal.put(self._rows, event.id,
+                              attrs.evolve(row, event=event, locked_until=now + lease))
+            claimed.append(event)
+        return claimed
+
+    async def complete(self, event_id: UUID, outcome: str) -> None:
+        self._update(event_id, InboxStatus.DONE, outcome=outcome)
+
+    async def retry_later(self, event_id: UUID, error: str, at: datetime) -> None:
+        self._update(event_id, InboxStatus.PENDING, last_error=error, next_attempt_at=at)
+
+    async def park(self, event_id: UUID, error: str) -> None:
+        self._update(event_id, InboxStatus.DEAD, last_error=error)
+
+    async def counts(self) -> dict[InboxStatus, int]:
+        counts = dict.fromkeys(InboxStatus, 0)
+        for row in self._rows.values():
+            counts[row.event.status] += 1
+        return counts
+
+    def _update(self, event_id: UUID, status: InboxStatus, **changes: Any) -> None:
+        row = self._rows.get(event_id)
+        if row is None:
+            return
+        event = attrs.evolve(row.event, status=status)
+        self._journal.put(self._rows, event_id,
+                          attrs.evolve(row, event=event, locked_until=None, **changes))
+
+
+def _is_due(row: InboxRow, now: datetime) -> bool:
+    if row.event.status is InboxStatus.PENDING:
+        return row.next_attempt_at <= now
+    if row.event.status is InboxStatus.PROCESSING:
+        return row.locked_until is not None and row.locked_until <= now
+    return False

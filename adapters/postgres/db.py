@@ -1,0 +1,67 @@
+"""The one place asyncpg errors become application errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import asyncpg
+
+from application.errors import Conflict, StorageUnavailable
+
+# Failures of the connection or the server, as opposed to a wrong query: worth a retry.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # seen when the server ends the session mid-query
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+    asyncpg.QueryCanceledError,
+)
+
+
+class StorageFailure(RuntimeError):
+    """A query the database refused for a reason no retry fixes: a bug, reported as such."""
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    try:
+        yield
+    except asyncpg.UniqueViolationError as exc:
+        raise Conflict(f"already exists ({exc.constraint_name})") from exc
+    except TRANSIENT_ERRORS as exc:
+        raise StorageUnavailable("database unavailable") from exc
+    except asyncpg.PostgresError as exc:
+        raise StorageFailure(f"database refused the query ({exc.sqlstate})") from exc
+
+
+class Db:
+    """An asyncpg connection whose every call raises only application errors."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        with translated():
+            return list(await self.conn.fetch(sql, *args))
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        with translated():
+            return await self.conn.fetchrow(sql, *args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        with translated():
+            return await self.conn.fetchval(sql, *args)
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        with translated():
+            return str(await self.conn.execute(sql, *args))

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from adapters import keyset
+from adapters.crypto.cipher import SecretCipher
+from adapters.postgres.db import Db
+from application.errors import Conflict
+from application.ports.repositories import InstanceQuery, InstanceRepository, Page
+from domain.instance import INACTIVE_STATES, Instance, InstanceState, QrCode
+
+INSERT = """
+INSERT INTO instances (id, organization_id, evolution_name, display_name, phone_number,
+    created_at, updated_at, state, state_reason, profile_name, connected_at, last_event_at,
+    last_evolution_time, qr_code, qr_base64, qr_pairing_code, qr_issued_at, qr_expires_at,
+    evolution_token)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+ON CONFLICT DO NOTHING
+RETURNING id"""
+UPSERT = """
+INSERT INTO instances (id, organization_id, evolution_name, display_name, phone_number,
+    created_at, updated_at, state, state_reason, profile_name, connected_at, last_event_at,
+    last_evolution_time, qr_code, qr_base64, qr_pairing_code, qr_issued_at, qr_expires_at,
+    evolution_token)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+ON CONFLICT (id) DO UPDATE SET organization_id = $2, evolution_name = $3, display_name = $4,
+    phone_number = $5, created_at = $6, updated_at = $7, state = $8, state_reason = $9,
+    profile_name = $10, connected_at = $11, last_event_at = $12, last_evolution_time = $13,
+    qr_code = $14, qr_base64 = $15, qr_pairing_code = $16, qr_issued_at = $17,
+    qr_expires_at = $18, evolution_token = $19"""
+SELECT_BY_ID = """
+SELECT id, organization_id, evolution_name, display_name, phone_number, created_at, updated_at,
+    state, state_reason, profile_name, connected_at, last_event_at, last_evolution_time, qr_code,
+    qr_base64, qr_pairing_code, qr_issued_at, qr_expires_at, evolution_token
+FROM instances WHERE id = $1"""
+SELECT_BY_ID_LOCKED = """
+SELECT id, organization_id, evolution_name, display_name, phone_number, created_at, updated_at,
+    state, state_reason, profile_name, connected_at, last_event_at, last_evolution_time, qr_code,
+    qr_base64, qr_pairing_code, qr_issued_at, qr_expires_at, evolution_token
+FROM instances WHERE id = $1 FOR UPDATE"""
+SELECT_BY_NAME = """
+SELECT id, organization_id, evolution_name, display_name, phone_number, created_at, updated_at,
+    state, state_reason, profile_name, connected_at, last_event_at, last_evolution_time, qr_code,
+    qr_base64, qr_pairing_code, qr_issued_at, qr_expires_at, evolution_token
+FROM instances WHERE evolution_name = $1"""
+SELECT_BY_NAME_LOCKED = """
+SELECT id, organization_id, evolution_name, display_name, phone_number, created_at, updated_at,
+    state, state_reason, profile_name, connected_at, last_event_at, last_evolution_time, qr_code,
+    qr_base64, qr_pairing_code, qr_issued_at, qr_expires_at, evolution_token
+FROM instances WHERE evolution_name = $1 FOR UPDATE"""
+# $3/$4 is the cursor: the (created_at, id) of the last row of the previous page.
+FIND = """
+SELECT id, organization_id, evolution_name, display_name, phone_number, created_at, updated_at,
+    state, state_reason, profile_name, connected_at, last_event_at, last_evolution_time, qr_code,
+    qr_base64, qr_pairing_code, qr_issued_at, qr_expires_at, evolution_token
+FROM instances
+WHERE ($1::text IS NULL OR organization_id = $1) AND ($2::text IS NULL OR state = $2)
+  AND ($3::timestamptz IS NULL OR (created_at, id) > ($3, $4::uuid))
+ORDER BY created_at, id
+LIMIT $5"""
+SELECT_ALL = """
+SELECT id, organization_id, evolution_name, display_name, phone_number, created_at, updated_at,
+    state, state_reason, profile_name, connected_at, last_event_at, last_evolution_time, qr_code,
+    qr_base64, qr_pairing_code, qr_issued_at, qr_expires_at, evolution_token
+FROM instances ORDER BY created_at, id"""
+COUNT_ACTIVE = """
+SELECT count(*) FROM instances WHERE organization_id = $1 AND state <> ALL($2::text[])"""
+
+
+class AsyncpgInstanceRepository(InstanceRepository):
+    def __init__(self, db: Db, cipher: SecretCipher) -> None:
+        self._db = db
+        self._cipher = cipher
+
+    async def add(self, instance: Instance) -> None:
+        if await self._db.fetchval(INSERT, *_to_row(instance, self._cipher)) is None:
+            raise Conflict(f"instance {instance.id} or name {instance.evolution_name} exists")
+
+    async def get(self, instance_id: UUID, *, lock: bool = False) -> Instance | None:
+        sql = SELECT_BY_ID_LOCKED if lock else SELECT_BY_ID
+        return self._entity(await self._db.fetchrow(sql, instance_id))
+
+    async def get_by_name(self, evolution_name: str, *, lock: bool = False) -> Instance | None:
+        sql = SELECT_BY_NAME_LOCKED if lock else SELECT_BY_NAME
+        return self._entity(await self._db.fetchrow(sql, evolution_name))
+
+    async def save(self, instance: Instance) -> None:
+        await self._db.execute(UPSERT, *_to_row(instance, self._cipher))
+
+    async def find(self, query: InstanceQuery) -> Page[Instance]:
+        after = keyset.decode_uuid(query.cursor) if query.cursor else (None, None)
+        state = str(query.state) if query.state is not None else None
+        rows = await self._db.fetch(FIND, query.organization_id, state, *after, query.limit + 1)
+        items = [_to_entity(row, self._cipher) for row in rows]
+        return keyset.page_of(items, query.limit, lambda i: keyset.encode(i.created_at, i.id))
+
+    async def count_active(self, organization_id: str) -> int:
+        inactive = sorted(str(s) for s in INACTIVE_STATES)
+        return int(await self._db.fetchval(COUNT_ACTIVE, organization_id, inactive))
+
+    async def all(self) -> list[Instance]:
+        return [_to_entity(row, self._cipher) for row in await self._db.fetch(SELECT_ALL)]
+
+    def _entity(self, row: Mapping[str, Any] | None) -> Instance | None:
+        return None if row is None else _to_entity(row, self._cipher)
+
+
+def _to_row(instance: Instance, cipher: SecretCipher) -> tuple[Any, ...]:
+    qr = instance.qr
+    return (
+        instance.id, instance.organization_id, instance.evolution_name, instance.display_name,
+        instance.phone_number, instance.created_at, instance.updated_at, str(instance.state),
+        instance.state_reason, instance.profile_name, instance.connected_at,
+        instance.last_event_at, instance.last_evolution_time,
+        qr and qr.code, qr and qr.base64, qr and qr.pairing_code, qr and qr.issued_at,
+        qr and qr.expires_at, cipher.encrypt_optional(instance.evolution_token),
+    )
+
+
+def _to_entity(row: Mapping[str, Any], cipher: SecretCipher) -> Instance:
+    qr = None
+    if row["qr_code"] is not None:
+        qr = QrCode(row["qr_code"], row["qr_base64"], row["qr_pairing_code"],
+                    row["qr_issued_at"], row["qr_expires_at"])
+    return Instance(
+        id=row["id"], organization_id=row["organization_id"],
+        evolution_name=row["evolution_name"], display_name=row["display_name"],
+        phone_number=row["phone_number"], created_at=row["created_at"],
+        updated_at=row["updated_at"], state=InstanceState(row["state"]),
+        state_reason=row["state_reason"], profile_name=row["profile_name"],
+        connected_at=row["connected_at"], last_event_at=row["last_event_at"],
+        last_evolution_time=row["last_evolution_time"], qr=qr,
+        evolution_token=cipher.decrypt_optional(row["evolution_token"]),
+    )

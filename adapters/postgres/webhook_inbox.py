@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from adapters.postgres.db import Db
+from application.ports.inbox import Admission, InboxEvent, InboxStatus, WebhookInbox
+
+INSERT = """
+INSERT INTO webhook_inbox (id, organization_id, instance_name, event, dedupe_key, body,
+    received_at, status, attempts, next_attempt_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (organization_id, dedupe_key) DO NOTHING
+RETURNING id"""
+FIRST_ID = "SELECT id FROM webhook_inbox WHERE organization_id = $1 AND dedupe_key = $2"
+# SKIP LOCKED: concurrent workers each take different rows instead of queueing on the same.
+CLAIM = """
+WITH due AS (
+    SELECT id FROM webhook_inbox
+    WHERE (status = 'pending' AND next_attempt_at <= $1)
+       OR (status = 'processing' AND locked_until <= $1)
+    ORDER BY received_at, id
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE webhook_inbox AS w
+SET status = 'processing', attempts = w.attempts + 1, locked_until = $3
+FROM due WHERE w.id = due.id
+RETURNING w.id, w.organization_id, w.instance_name, w.event, w.dedupe_key, w.body,
+    w.received_at, w.attempts, w.status"""
+COMPLETE = """
+UPDATE webhook_inbox SET status = 'done', outcome = $2, locked_until = NULL WHERE id = $1"""
+RETRY_LATER = """
+UPDATE webhook_inbox SET status = 'pending', last_error = $2, next_attempt_at = $3,
+    locked_until = NULL
+WHERE id = $1"""
+PARK = """
+UPDATE webhook_inbox SET status = 'dead', last_error = $2, locked_until = NULL WHERE id = $1"""
+COUNTS = "SELECT status, count(*) AS n FROM webhook_inbox GROUP BY status"
+
+
+class AsyncpgWebhookInbox(WebhookInbox):
+    def __init__(self, db: Db) -> None:
+        self._db = db
+
+    async def add(self, event: InboxEvent) -> Admission:
+        new_id = await self._db.fetchval(INSERT, *_to_row(event))
+        if new_id is not None:
+            return Admission(new_id, duplicate=False)
+        # The conflicting insert has committed (ON CONFLICT waited for it), so this sees it.
+        first = await self._db.fetchval(FIRST_ID, event.organization_id, event.dedupe_key)
+        return Admission(first, duplicate=True)
+
+    async def claim(self, limit: int, now: datetime, lease: timedelta) -> list[InboxEvent]:
+        rows = await self._db.fetch(CLAIM, now, limit, now + lease)
+        events = [_to_entity(row) for row in rows]
+        return sorted(events, key=lambda e: (e.received_at, e.id))
+
+    async def complete(self, event_id: UUID, outcome: str) -> None:
+        await self._db.execute(COMPLETE, event_id, outcome)
+
+    async def retry_later(self, event_id: UUID, error: str, at: datetime) -> None:
+        await self._db.execute(RETRY_LATER, event_id, error, at)
+
+    async def park(self, event_id: UUID, error: str) -> None:
+        await self._db.execute(PARK, event_id, error)
+
+    async def counts(self) -> dict[InboxStatus, int]:
+        counts = dict.fromkeys(InboxStatus, 0)
+        for row in await self._db.fetch(COUNTS):
+            counts[InboxStatus(row["status"])] = row["n"]
+        return counts
+
+
+def _to_row(event: InboxEvent) -> tuple[Any, ...]:
+    # A new event is due at once: next_attempt_at starts at received_at.
+    return (event.id, event.organization_id, event.instance_name, event.event,
+            event.dedupe_key, event.body, event.received_at, str(event.status), event.attempts,
+            event.received_at)
+
+
+def _to_entity(row: Mapping[str, Any]) -> InboxEvent:
+    return InboxEvent(
+        id=row["id"], organization_id=row["organization_id"],
+        instance_name=row["instance_name"], event=row["event"], dedupe_key=row["dedupe_key"],
+        body=bytes(row["body"]), received_at=row["received_at"], attempts=row["attempts"],
+        status=InboxStatus(row["status"]),
+    )

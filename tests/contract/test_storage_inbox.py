@@ -1,0 +1,105 @@
+"""WebhookInbox contract: dedupe on admission, leased claims, retries and parking."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import attrs
+import pytest
+
+from application.errors import Conflict
+from application.ports.inbox import InboxStatus
+from tests.storage_builders import T0, an_event, org_id
+
+LEASE = timedelta(seconds=30)
+
+
+async def _add(backend, *events):
+    async with backend.uow() as uow:
+        admissions = [await uow.inbox.add(event) for event in events]
+        await uow.commit()
+    return admissions
+
+
+async def _claim(backend, now=T0, limit=10, lease=LEASE):
+    async with backend.uow() as uow:
+        claimed = await uow.inbox.claim(limit, now, lease)
+        await uow.commit()
+    return claimed
+
+
+async def test_a_redelivery_stores_nothing_and_names_the_first_event(backend):
+    first = an_event(dedupe_key="id:abc")
+    again = an_event(first.organization_id, dedupe_key="id:abc")
+    elsewhere = an_event(dedupe_key="id:abc")  # same key, other organization: a new event
+    admissions = await _add(backend, first, again, elsewhere)
+    assert [(a.event_id, a.duplicate) for a in admissions] == [
+        (first.id, False), (first.id, True), (elsewhere.id, False)]
+    async with backend.uow() as uow:
+        assert (await uow.inbox.counts())[InboxStatus.PENDING] == 2
+
+
+async def test_claim_takes_due_events_oldest_first_and_counts_the_attempt(backend):
+    org = org_id()
+    events = [an_event(org, at=T0 - timedelta(seconds=s)) for s in (1, 3, 2)]
+    await _add(backend, *events, an_event(org, at=T0 + timedelta(seconds=1)))  # not yet due
+    claimed = await _claim(backend, limit=2)
+    assert [e.id for e in claimed] == [events[1].id, events[2].id]
+    assert {(e.status, e.attempts) for e in claimed} == {(InboxStatus.PROCESSING, 1)}
+    assert claimed[0] == attrs.evolve(events[1], status=InboxStatus.PROCESSING, attempts=1)
+
+
+async def test_a_claimed_event_is_not_claimed_again_until_its_lease_ends(backend):
+    (event,) = [an_event()]
+    await _add(backend, event)
+    assert [e.id for e in await _claim(backend)] == [event.id]
+    assert await _claim(backend, now=T0 + LEASE - timedelta(microseconds=1)) == []
+    again = await _claim(backend, now=T0 + LEASE)
+    assert [(e.id, e.attempts) for e in again] == [(event.id, 2)]
+
+
+async def test_retry_later_releases_the_event_at_the_given_time(backend):
+    event = an_event()
+    await _add(backend, event)
+    await _claim(backend)
+    async with backend.uow() as uow:
+        await uow.inbox.retry_later(event.id, "timeout", T0 + timedelta(minutes=1))
+        await uow.commit()
+    assert await _claim(backend, now=T0 + timedelta(seconds=59)) == []
+    (again,) = await _claim(backend, now=T0 + timedelta(minutes=1))
+    assert (again.id, again.attempts) == (event.id, 2)
+
+
+async def test_completed_and_parked_events_are_never_claimed_and_are_counted(backend):
+    done, dead, waiting = an_event(), an_event(), an_event()
+    await _add(backend, done, dead, waiting)
+    await _claim(backend)
+    async with backend.uow() as uow:
+        await uow.inbox.complete(done.id, "applied")
+        await uow.inbox.complete(done.id, "applied")  # idempotent
+        await uow.inbox.park(dead.id, "unparseable")
+        await uow.inbox.retry_later(waiting.id, "busy", T0)
+        await uow.commit()
+    later = T0 + timedelta(days=1)
+    assert [e.id for e in await _claim(backend, now=later)] == [waiting.id]
+    async with backend.uow() as uow:
+        counts = await uow.inbox.counts()
+    assert counts == {InboxStatus.PENDING: 0, InboxStatus.PROCESSING: 1,
+                      InboxStatus.DONE: 1, InboxStatus.DEAD: 1}
+
+
+async def test_a_rolled_back_claim_leaves_the_event_claimable(backend):
+    event = an_event()
+    await _add(backend, event)
+    async with backend.uow() as uow:
+        assert len(await uow.inbox.claim(10, T0, LEASE)) == 1
+    (claimed,) = await _claim(backend)
+    assert claimed.attempts == 1
+
+
+async def test_reusing_an_event_id_for_another_key_is_a_conflict(backend):
+    event = an_event()
+    await _add(backend, event)
+    async with backend.uow() as uow:
+        with pytest.raises(Conflict):
+            await uow.inbox.add(attrs.evolve(event, dedupe_key="id:other"))

@@ -48,11 +48,13 @@ async def show_qr(uow: UnitOfWork, instance: Instance, qr: QrCode, actor: Actor,
                   evolution_time: datetime | None = None) -> Transition:
     """Keep a new QR; the first QR of a connect cycle is audited as ``qr_generated``."""
     waited_since = instance.updated_at
+    # A new instance already waits in awaiting_qr: its first QR is not a state change.
+    first_of_cycle = instance.qr is None
     transition = instance.show_qr(qr, at, evolution_time)
     if transition.outcome in (Outcome.STALE, Outcome.ILLEGAL):
         return transition
     await uow.instances.save(instance)
-    if transition.changed:
+    if transition.changed or first_of_cycle:
         metrics = {"qr_generation_time": round((at - waited_since).total_seconds(), 3)}
         await uow.audit.append(audit_draft(actor, instance.organization_id,
                                            AuditAction.QR_GENERATED, at,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
-from contextlib import suppress
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -105,23 +104,31 @@ class QrService:
     async def _race_connect_and_webhook(
         self, instance: Instance, signals: AsyncIterator[Mapping[str, Any]]
     ) -> None:
+        """Done when a QR (or the connection) is stored, from the answer or a webhook."""
         ref = InstanceRef(instance.evolution_name, instance.evolution_token)
-        async with asyncio.timeout(self._policy.timeout_s):
-            webhook = asyncio.ensure_future(_next_qr_or_open(signals))
-            try:
-                answer = await self._evolution.connect(ref)
-                if answer.status is ConnectStatus.QR and answer.qr is not None:
-                    qr = QrCode.issue(answer.qr.code, answer.qr.base64, answer.qr.pairing_code,
+        webhook = asyncio.ensure_future(_next_qr_or_open(signals))
+        answer = asyncio.ensure_future(self._evolution.connect(ref))
+        try:
+            async with asyncio.timeout(self._policy.timeout_s):
+                await asyncio.wait({webhook, answer}, return_when=asyncio.FIRST_COMPLETED)
+                if not answer.done():
+                    return  # the webhook won: its QR is already stored
+                result = answer.result()
+                if result.status is ConnectStatus.QR and result.qr is not None:
+                    qr = QrCode.issue(result.qr.code, result.qr.base64, result.qr.pairing_code,
                                       self._clock.now())
                     await self._record(instance.id, qr=qr)
-                elif answer.status is ConnectStatus.OPEN:
+                elif result.status is ConnectStatus.OPEN:
                     await self._record(instance.id, opened=True)
                 else:
                     await webhook
-            finally:
-                webhook.cancel()
-                with suppress(asyncio.CancelledError):
-                    await webhook
+        finally:
+            for task in (webhook, answer):
+                task.cancel()
+            await asyncio.wait({webhook, answer})
+            for task in (webhook, answer):
+                if not task.cancelled():
+                    task.exception()  # retrieved: a late failure is not "never retrieved"
 
     async def _record(self, instance_id: UUID, *, qr: QrCode | None = None,
                       opened: bool = False) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
-from contextlib import suppress
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from contextlib import aclosing, suppress
 from typing import Any
 from uuid import UUID
 
@@ -49,7 +49,7 @@ class QrStreamService:
         self._policy = policy
         self._open: Counter[str] = Counter()
 
-    async def open(self, actor: Actor, instance_id: UUID) -> AsyncIterator[StreamEvent]:
+    async def open(self, actor: Actor, instance_id: UUID) -> QrStream:
         """Check access and the per-organization limit now, so refusals are plain errors."""
         async with self._uow() as uow:
             instance = await visible_instance(uow, actor, instance_id)
@@ -57,29 +57,62 @@ class QrStreamService:
         if self._open[org] >= self._policy.max_per_org:
             raise RateLimited("too many open QR streams for this organization", retry_after_s=5)
         self._open[org] += 1
-        return self._events(instance)
+        return QrStream(self._events(instance), lambda: self._release(org))
+
+    def _release(self, organization_id: str) -> None:
+        self._open[organization_id] -= 1
+        if self._open[organization_id] <= 0:
+            del self._open[organization_id]
 
     @property
     def open_streams(self) -> int:
         return sum(self._open.values())
 
-    async def _events(self, instance: Instance) -> AsyncIterator[StreamEvent]:
+    async def _events(self, instance: Instance) -> AsyncGenerator[StreamEvent, None]:
         queue: asyncio.Queue[Mapping[str, Any]] = asyncio.Queue(maxsize=64)
-        try:
-            async with self._notifier.subscribe(INSTANCE_TOPIC.format(instance.id)) as signals:
-                pump = asyncio.ensure_future(_pump(signals, queue))
-                try:
-                    async for event in _Session(self._qr, self._uow, self._clock, self._policy,
-                                                   instance, queue).run():
+        session = _Session(self._qr, self._uow, self._clock, self._policy, instance, queue)
+        async with self._notifier.subscribe(INSTANCE_TOPIC.format(instance.id)) as signals:
+            pump = asyncio.ensure_future(_pump(signals, queue))
+            try:
+                async with aclosing(session.run()) as events:
+                    async for event in events:
                         yield event
-                finally:
-                    pump.cancel()
-                    with suppress(asyncio.CancelledError):
-                        await pump
+            finally:
+                pump.cancel()
+                with suppress(asyncio.CancelledError):
+                    await pump
+
+
+class QrStream:
+    """One client's stream. Its slot is released exactly once, however it ends: exhausted,
+    failed, or closed before its first event (a generator never started runs no ``finally``).
+    """
+
+    def __init__(self, events: AsyncGenerator[StreamEvent, None],
+                 release: Callable[[], None]) -> None:
+        self._events = events
+        self._release: Callable[[], None] | None = release
+
+    def __aiter__(self) -> QrStream:
+        return self
+
+    async def __anext__(self) -> StreamEvent:
+        try:
+            return await self._events.__anext__()
+        except BaseException:
+            self._release_once()
+            raise
+
+    async def aclose(self) -> None:
+        try:
+            await self._events.aclose()
         finally:
-            self._open[instance.organization_id] -= 1
-            if self._open[instance.organization_id] <= 0:
-                del self._open[instance.organization_id]
+            self._release_once()
+
+    def _release_once(self) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            release()
 
 
 async def _pump(signals: AsyncIterator[Mapping[str, Any]],
@@ -109,7 +142,7 @@ class _Session:
         self._next_ping = now + policy.ping_s
         self._next_refresh = now
 
-    async def run(self) -> AsyncIterator[StreamEvent]:
+    async def run(self) -> AsyncGenerator[StreamEvent, None]:
         for event in self._state_events():
             yield event
         if self._connected():
@@ -133,7 +166,7 @@ class _Session:
                 if (qr := self._new_qr()) is not None:
                     yield qr
 
-    async def _refresh(self) -> AsyncIterator[StreamEvent]:
+    async def _refresh(self) -> AsyncGenerator[StreamEvent, None]:
         self._next_refresh = self._clock.monotonic() + self._policy.refresh_s
         try:
             view = await self._qr.current(self._instance)

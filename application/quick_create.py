@@ -46,7 +46,7 @@ class QuickCreateService:
         self._clock = clock
         self._public_base_url = public_base_url.rstrip("/")
         self._qr_timeout_s = qr_timeout_s
-        self._flight: SingleFlight[dict[str, Any]] = SingleFlight()
+        self._flight: SingleFlight[tuple[str, dict[str, Any]]] = SingleFlight()
 
     async def quick_create(self, actor: Actor, command: QuickCreate) -> dict[str, Any]:
         """Create an instance with one Evolution call and return its stream URL at once.
@@ -59,16 +59,19 @@ class QuickCreateService:
         key = command.idempotency_key
         if key is None:
             return await self._create(actor, org, command)
-        return await self._flight.run((org, key), lambda: self._once(actor, org, key, command))
+        # Concurrent callers share the first one's answer, so compare hashes after the flight.
+        first_hash, body = await self._flight.run(
+            (org, key), lambda: self._once(actor, org, key, command))
+        if first_hash != command.request_hash:
+            raise IdempotencyMismatch("this Idempotency-Key was used with another body")
+        return body
 
     async def _once(self, actor: Actor, org: str, key: str,
-                    command: QuickCreate) -> dict[str, Any]:
+                    command: QuickCreate) -> tuple[str, dict[str, Any]]:
         async with self._uow() as uow:
             stored = await uow.idempotency.get(org, key, self._clock.now() - IDEMPOTENCY_WINDOW)
         if stored is not None:
-            if stored.request_hash != command.request_hash:
-                raise IdempotencyMismatch("this Idempotency-Key was used with another body")
-            return dict(stored.body)
+            return stored.request_hash, dict(stored.body)
         body = await self._create(actor, org, command)
         async with self._uow() as uow:
             try:
@@ -77,7 +80,7 @@ class QuickCreateService:
                 await uow.commit()
             except Conflict:
                 pass  # another replica answered first; both answers name real instances
-        return body
+        return command.request_hash, body
 
     async def _create(self, actor: Actor, org: str, command: QuickCreate) -> dict[str, Any]:
         instance = await self._instances.create(

@@ -98,23 +98,24 @@ class WebhookIntakeService:
         if self._policy.dev_bypass:
             return True
         headers = delivery.headers
-        secrets = organization.valid_secrets(self._clock.now())
+        secrets = [_raw(s) for s in organization.valid_secrets(self._clock.now())]
         signature = headers.get("x-evolution-signature", "")
         if signature.startswith("sha256="):
-            given = signature[7:].strip().lower()
+            given = _raw(signature[7:].strip().lower())
             if any(hmac.compare_digest(given, _hmac(s, delivery.body)) for s in secrets):
                 return True
         bearer = headers.get("authorization", "")
         if bearer[:7].lower() == "bearer ":
             token = bearer[7:].strip()
-            if any(self._jwt.decode(token, s, self._policy.jwt_leeway_s) for s in secrets):
+            if any(self._jwt.decode(token, s.decode(), self._policy.jwt_leeway_s)
+                   for s in secrets):
                 return True
         apikey = headers.get("apikey")
-        if apikey and any(hmac.compare_digest(apikey.encode(), s.encode()) for s in secrets):
+        if apikey and any(hmac.compare_digest(_raw(apikey), s) for s in secrets):
             return True
         own_token = instance.evolution_token
         return bool(envelope.apikey and own_token and
-                    hmac.compare_digest(envelope.apikey.encode(), own_token.encode()))
+                    hmac.compare_digest(_raw(envelope.apikey), _raw(own_token)))
 
     async def _reject(self, delivery: WebhookDelivery, organization_id: str,
                       envelope: Envelope) -> None:
@@ -155,5 +156,11 @@ async def _resolve(uow: UnitOfWork, path_org: str | None,
     return organization, instance
 
 
-def _hmac(secret: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def _hmac(secret: bytes, body: bytes) -> bytes:
+    return hmac.new(secret, body, hashlib.sha256).hexdigest().encode()
+
+
+def _raw(text: str) -> bytes:
+    """Bytes for constant-time comparison: ``compare_digest`` refuses non-ASCII text, and
+    headers or JSON may carry anything, lone surrogates included."""
+    return text.encode("utf-8", "surrogatepass")

@@ -14,14 +14,12 @@ from aiohttp import web
 
 from domain.access import Actor, Role
 from entrypoints.logging import configure_logging
-from entrypoints.settings import ConfigError, Settings, load_settings
+from entrypoints.settings import DEV_JWT_SECRET, ConfigError, Settings, load_settings
 
-EMBEDDED_BANNER = """
+BANNER = """
 ==========================================================================
- wachannel is running on its EMBEDDED DEFAULT -- not for production:
-   storage   : in-memory (everything is lost on exit; DATABASE_URL unset)
-   evolution : {evolution} (EVOLUTION_API_BASE_URL unset)
-   auth      : development JWT secret; mint a token with `wachannel token`
+ wachannel is NOT configured for production:
+{lines}
 ==========================================================================
 """
 
@@ -42,15 +40,31 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from entrypoints.container import build_container
     from entrypoints.http.app import create_app
 
-    if settings.embedded or settings.evolution_adapter == "fake":
-        evolution = "FAKE in-process Evolution" + (
-            f", phone scan simulated {settings.fake_evolution_autoscan_s:g} s after the QR"
-            if settings.fake_evolution_autoscan_s else "")
-        print(EMBEDDED_BANNER.format(evolution=evolution), file=sys.stderr, flush=True)
+    warnings = _development_warnings(settings)
+    if warnings:
+        print(BANNER.format(lines="\n".join(f"   {w}" for w in warnings)), file=sys.stderr,
+              flush=True)
     container = build_container(settings, migrate_on_start=not args.no_migrate)
     web.run_app(create_app(container), host=args.host or settings.host,
                 port=args.port or settings.port, print=None, access_log=None)
     return 0
+
+
+def _development_warnings(settings: Settings) -> list[str]:
+    """What the embedded default (or a partial set-up) swaps in, said before anything else."""
+    warnings = []
+    if settings.embedded:
+        warnings.append("storage   : IN-MEMORY, lost on exit (DATABASE_URL unset); the webhook "
+                        "worker runs inside serve")
+    if settings.evolution_adapter == "fake":
+        scan = (f"; phone scan simulated {settings.fake_evolution_autoscan_s:g} s after the QR"
+                if settings.fake_evolution_autoscan_s else "")
+        warnings.append(f"evolution : FAKE, in-process (EVOLUTION_API_BASE_URL unset){scan}")
+    if settings.auth_jwt_secret == DEV_JWT_SECRET:
+        warnings.append("auth      : development JWT secret; mint tokens with `wachannel token`")
+    if settings.webhook_dev_bypass:
+        warnings.append("webhooks  : UNSIGNED webhooks accepted (WEBHOOK_DEV_BYPASS=1)")
+    return warnings
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:

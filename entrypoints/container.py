@@ -26,7 +26,7 @@ from adapters.observability.log_alerter import LogAlerter
 from adapters.observability.prometheus_telemetry import PrometheusTelemetry
 from adapters.postgres.migrations import migrate
 from adapters.postgres.notifier import AsyncpgNotifier
-from adapters.postgres.pool import create_pool
+from adapters.postgres.pool import close_pool, create_pool
 from adapters.postgres.unit_of_work import AsyncpgUnitOfWork
 from adapters.security.jwt_codec import PyJwtCodec
 from adapters.system.clock import RandomIdGenerator, SystemClock
@@ -64,7 +64,7 @@ async def _pg_pool(settings: Settings, migrate_first: bool) -> AsyncIterator[Any
     try:
         yield pool
     finally:
-        await pool.close()
+        await close_pool(pool)
 
 
 @asynccontextmanager
@@ -97,7 +97,9 @@ async def _fake_evolution(settings: Settings, session: aiohttp.ClientSession
 
 def _evolution_config(settings: Settings) -> EvolutionHttpConfig:
     return EvolutionHttpConfig(settings.evolution_base_url or "", settings.evolution_api_key or "",
-                               qr_timeout_s=settings.qr_timeout_ms / 1000)
+                               qr_timeout_s=settings.qr_timeout_ms / 1000,
+                               breaker_failure_threshold=settings.evolution_breaker_failures,
+                               breaker_open_s=settings.evolution_breaker_open_s)
 
 
 async def _storage_check(uow: Any) -> None:
@@ -198,10 +200,21 @@ async def running(container: Container) -> AsyncIterator[Container]:
                                 (container.fake_evolution, fake)):
             provider.override(providers.Object(value))
         await container.rollout().ensure_initial()
+        _gauges(container)
         try:
             yield container
         finally:
             await container.instances().background.close()
+
+
+def _gauges(container: Container) -> None:
+    """Gauges read at scrape time from the objects that know the value."""
+    telemetry = container.telemetry()
+    streams = container.qr_streams()
+    telemetry.qr_streams_open.set_function(lambda: streams.open_streams)
+    evolution = container.evolution()
+    if isinstance(evolution, HttpEvolutionGateway):
+        telemetry.pool_in_use.set_function(lambda: evolution.pool_in_use() or 0)
 
 
 async def apply_migrations(settings: Settings) -> list[str]:

@@ -37,6 +37,8 @@ class Settings:
     evolution_api_key: str | None
     evolution_pool_size: int
     evolution_cache_ttl_s: float
+    evolution_breaker_failures: int
+    evolution_breaker_open_s: float
     auth_jwt_secret: str
     data_encryption_key: str
     data_encryption_old_keys: tuple[str, ...]
@@ -89,6 +91,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         evolution_api_key=e.text("EVOLUTION_API_KEY"),
         evolution_pool_size=e.integer("EVOLUTION_POOL_SIZE", 10, 1, 1000),
         evolution_cache_ttl_s=e.number("EVOLUTION_CACHE_TTL_S", 30, 0, 45),
+        evolution_breaker_failures=e.integer("EVOLUTION_BREAKER_FAILURES", 5, 1, 1000),
+        evolution_breaker_open_s=e.number("EVOLUTION_BREAKER_OPEN_S", 30, 0.1, 3600),
         auth_jwt_secret=e.text("AUTH_JWT_SECRET") or ("" if prod else DEV_JWT_SECRET),
         data_encryption_key=e.text("DATA_ENCRYPTION_KEY") or ("" if prod else DEV_ENCRYPTION_KEY),
         data_encryption_old_keys=e.items("DATA_ENCRYPTION_OLD_KEYS"),

@@ -51,21 +51,41 @@ class SecretCipher:
         self._keys = {_key_id(raw): AESGCM(raw) for raw in raw_keys}
 
     def encrypt(self, plaintext: str) -> str:
-        nonce = os.urandom(_NONCE_BYTES)
-        sealed = self._keys[self._primary].encrypt(nonce, plaintext.encode(), None)
-        body = base64.urlsafe_b64encode(nonce + sealed).decode()
+        body = base64.urlsafe_b64encode(self._seal(plaintext.encode())).decode()
         return f"{_PREFIX}:{self._primary}:{body}"
 
     def decrypt(self, token: str) -> str:
         """Raise ``CipherError`` when the value is malformed, forged or its key is unknown."""
         prefix, kid, body = [*token.split(":", 2), "", ""][:3]
-        key = self._keys.get(kid)
-        if prefix != _PREFIX or key is None:
-            raise CipherError(f"no configured key can decrypt a value sealed by key {kid!r}")
+        if prefix != _PREFIX:
+            raise CipherError("not a value sealed by this service")
         try:
             raw = base64.urlsafe_b64decode(body.encode())
-            return key.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], None).decode()
-        except (binascii.Error, ValueError, InvalidTag) as exc:
+        except (binascii.Error, ValueError) as exc:
+            raise CipherError("encrypted value is corrupt or was tampered with") from exc
+        return self._open(kid, raw).decode()
+
+    def encrypt_bytes(self, plaintext: bytes) -> bytes:
+        """Binary form for bytea columns: ``wac1`` + key id + nonce + ciphertext."""
+        return f"{_PREFIX}{self._primary}".encode() + self._seal(plaintext)
+
+    def decrypt_bytes(self, sealed: bytes) -> bytes:
+        head = len(_PREFIX) + 8
+        if sealed[:len(_PREFIX)] != _PREFIX.encode():
+            raise CipherError("not a value sealed by this service")
+        return self._open(sealed[len(_PREFIX):head].decode(errors="replace"), sealed[head:])
+
+    def _seal(self, plaintext: bytes) -> bytes:
+        nonce = os.urandom(_NONCE_BYTES)
+        return nonce + self._keys[self._primary].encrypt(nonce, plaintext, None)
+
+    def _open(self, kid: str, raw: bytes) -> bytes:
+        key = self._keys.get(kid)
+        if key is None:
+            raise CipherError(f"no configured key can decrypt a value sealed by key {kid!r}")
+        try:
+            return key.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], None)
+        except (ValueError, InvalidTag) as exc:
             raise CipherError("encrypted value is corrupt or was tampered with") from exc
 
     def encrypt_optional(self, plaintext: str | None) -> str | None:

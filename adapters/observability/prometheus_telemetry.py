@@ -34,6 +34,8 @@ class PrometheusTelemetry(Telemetry):
                               registry=r)
         self.pool_in_use = Gauge("wachannel_evolution_pool_in_use",
                                  "Evolution connections in use", registry=r)
+        self.qr_streams_open = Gauge("wachannel_qr_streams_open", "QR streams held open now",
+                                     registry=r)
         self.circuit_state = Gauge("wachannel_evolution_circuit_open",
                                    "1 while a circuit is open", ["scope"], registry=r)
         self.legacy_calls = Counter("wachannel_legacy_route_calls_total",

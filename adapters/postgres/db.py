@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -45,23 +45,37 @@ def translated() -> Iterator[None]:
 
 
 class Db:
-    """An asyncpg connection whose every call raises only application errors."""
+    """An asyncpg connection whose every call raises only application errors.
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    ``before`` runs ahead of each statement: the unit of work uses it to open its transaction
+    lazily, so a unit of work pays for BEGIN only when it touches the database.
+    """
+
+    def __init__(self, conn: asyncpg.Connection,
+                 before: Callable[[], Awaitable[None]] | None = None) -> None:
         self.conn = conn
+        self._before = before
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        await self._ready()
         with translated():
             return list(await self.conn.fetch(sql, *args))
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        await self._ready()
         with translated():
             return await self.conn.fetchrow(sql, *args)
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
+        await self._ready()
         with translated():
             return await self.conn.fetchval(sql, *args)
 
     async def execute(self, sql: str, *args: Any) -> str:
+        await self._ready()
         with translated():
             return str(await self.conn.execute(sql, *args))
+
+    async def _ready(self) -> None:
+        if self._before is not None:
+            await self._before()

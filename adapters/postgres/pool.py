@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
+import structlog
 
 from adapters.postgres.db import translated
+
+log = structlog.get_logger(__name__)
 
 
 async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
@@ -11,3 +16,13 @@ async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10) -> asyncp
         pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
     assert pool is not None
     return pool
+
+
+async def close_pool(pool: asyncpg.Pool, timeout_s: float = 10.0) -> None:
+    """Close gracefully; a connection still held after ``timeout_s`` is cut, never waited on
+    forever (a leaked connection must not hang shutdown)."""
+    try:
+        await asyncio.wait_for(pool.close(), timeout_s)
+    except TimeoutError:
+        log.warning("pool_close_timed_out", timeout_s=timeout_s)
+        pool.terminate()

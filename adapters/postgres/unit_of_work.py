@@ -46,12 +46,7 @@ class AsyncpgUnitOfWork(UnitOfWork):
     async def __aenter__(self) -> Self:
         with translated():
             conn = await self._pool.acquire(timeout=self._acquire_timeout)
-        self._db = Db(conn)
-        try:
-            await self._begin()
-        except BaseException:
-            await self._pool.release(conn)
-            raise
+        self._db = Db(conn, self._ensure_transaction)
         self._bind(self._db)
         return self
 
@@ -72,34 +67,33 @@ class AsyncpgUnitOfWork(UnitOfWork):
             await self._pool.release(db.conn)
 
     async def commit(self) -> None:
-        if self._db is None or self._tx is None:
-            raise StorageUnavailable("the unit of work has no open transaction")
+        if self._db is None:
+            raise StorageUnavailable("the unit of work is not open")
         signals, self._signals = self._signals, []
         for signal in signals:
             await self._db.execute(NOTIFY, SIGNAL_CHANNEL, signal)
         tx, self._tx = self._tx, None
-        with translated():
-            await tx.commit()
-        try:
-            await self._begin()
-        except StorageUnavailable:
-            log.warning("transaction_not_reopened")  # the commit itself succeeded
+        if tx is not None:  # nothing touched the database: nothing to commit
+            with translated():
+                await tx.commit()
 
     def notify(self, topic: str, payload: Mapping[str, Any]) -> None:
         self._signals.append(encode_signal(topic, payload))
 
-    async def _begin(self) -> None:
-        assert self._db is not None
-        tx = self._db.conn.transaction()
-        with translated():
-            await tx.start()
-        self._tx = tx
+    async def _ensure_transaction(self) -> None:
+        # After a commit the next statement opens a new transaction, which is rolled back
+        # on exit unless committed again: the same rule as the in-memory store.
+        if self._tx is None and self._db is not None:
+            tx = self._db.conn.transaction()
+            with translated():
+                await tx.start()
+            self._tx = tx
 
     def _bind(self, db: Db) -> None:
         self.instances = AsyncpgInstanceRepository(db, self._cipher)
         self.organizations = AsyncpgOrganizationRepository(db, self._cipher)
         self.audit = AsyncpgAuditLog(db)
         self.flags = AsyncpgFlagRepository(db)
-        self.inbox = AsyncpgWebhookInbox(db)
+        self.inbox = AsyncpgWebhookInbox(db, self._cipher)
         self.messages = AsyncpgMessageRepository(db, self._cipher)
         self.idempotency = AsyncpgIdempotencyRepository(db)

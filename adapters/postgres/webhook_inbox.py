@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from adapters.crypto.cipher import SecretCipher
 from adapters.postgres.db import Db
 from application.ports.inbox import Admission, InboxEvent, InboxStatus, WebhookInbox
 
@@ -42,11 +43,14 @@ COUNTS = "SELECT status, count(*) AS n FROM webhook_inbox GROUP BY status"
 
 
 class AsyncpgWebhookInbox(WebhookInbox):
-    def __init__(self, db: Db) -> None:
+    """Bodies are encrypted at rest: they carry patients' messages and phone numbers."""
+
+    def __init__(self, db: Db, cipher: SecretCipher) -> None:
         self._db = db
+        self._cipher = cipher
 
     async def add(self, event: InboxEvent) -> Admission:
-        new_id = await self._db.fetchval(INSERT, *_to_row(event))
+        new_id = await self._db.fetchval(INSERT, *_to_row(event, self._cipher))
         if new_id is not None:
             return Admission(new_id, duplicate=False)
         # The conflicting insert has committed (ON CONFLICT waited for it), so this sees it.
@@ -55,7 +59,7 @@ class AsyncpgWebhookInbox(WebhookInbox):
 
     async def claim(self, limit: int, now: datetime, lease: timedelta) -> list[InboxEvent]:
         rows = await self._db.fetch(CLAIM, now, limit, now + lease)
-        events = [_to_entity(row) for row in rows]
+        events = [_to_entity(row, self._cipher) for row in rows]
         return sorted(events, key=lambda e: (e.received_at, e.id))
 
     async def complete(self, event_id: UUID, outcome: str) -> None:
@@ -74,17 +78,18 @@ class AsyncpgWebhookInbox(WebhookInbox):
         return counts
 
 
-def _to_row(event: InboxEvent) -> tuple[Any, ...]:
+def _to_row(event: InboxEvent, cipher: SecretCipher) -> tuple[Any, ...]:
     # A new event is due at once: next_attempt_at starts at received_at.
     return (event.id, event.organization_id, event.instance_name, event.event,
-            event.dedupe_key, event.body, event.received_at, str(event.status), event.attempts,
-            event.received_at)
+            event.dedupe_key, cipher.encrypt_bytes(event.body), event.received_at,
+            str(event.status), event.attempts, event.received_at)
 
 
-def _to_entity(row: Mapping[str, Any]) -> InboxEvent:
+def _to_entity(row: Mapping[str, Any], cipher: SecretCipher) -> InboxEvent:
     return InboxEvent(
         id=row["id"], organization_id=row["organization_id"],
         instance_name=row["instance_name"], event=row["event"], dedupe_key=row["dedupe_key"],
-        body=bytes(row["body"]), received_at=row["received_at"], attempts=row["attempts"],
+        body=cipher.decrypt_bytes(bytes(row["body"])), received_at=row["received_at"],
+        attempts=row["attempts"],
         status=InboxStatus(row["status"]),
     )

@@ -19,6 +19,6 @@ class PyJwtCodec(JwtCodec):
             claims: Mapping[str, Any] = jwt.decode(
                 token, secret, algorithms=["HS256"], leeway=leeway_s,
                 options={"require": ["exp"]})
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, ValueError, TypeError):  # malformed input of any kind
             return None
         return claims

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from contextlib import aclosing
 
 from aiohttp import web
 
-from application.qr_stream import StreamEvent
+from application.qr_stream import QrStream, StreamEvent
 from entrypoints.http.keys import REQUEST_ID
 
 
-async def stream_response(request: web.Request, events: AsyncIterator[StreamEvent],
+async def stream_response(request: web.Request, events: QrStream,
                           extra_headers: dict[str, str] | None = None) -> web.StreamResponse:
     response = web.StreamResponse(headers={
         "Content-Type": "text/event-stream", "Cache-Control": "no-cache",
         "X-Accel-Buffering": "no", "X-Request-ID": request.get(REQUEST_ID, ""),
         **(extra_headers or {})})
-    await response.prepare(request)
-    async with aclosing(events) as stream:  # type: ignore[type-var]
+    async with aclosing(events) as stream:
         try:
+            await response.prepare(request)
             async for event in stream:
                 await response.write(frame(event))
         except (ConnectionResetError, ConnectionError):

@@ -12,6 +12,7 @@ import pytest
 from adapters.crypto.cipher import SecretCipher, generate_key
 from adapters.memory import InMemoryNotifier, InMemoryStore, InMemoryUnitOfWork
 from adapters.postgres import AsyncpgNotifier, AsyncpgUnitOfWork, create_pool
+from adapters.postgres.pool import close_pool
 from application.ports.notifier import Notifier
 from application.ports.unit_of_work import UnitOfWork
 from tests.postgres_fixture import postgres_dsn, postgres_provider
@@ -66,4 +67,4 @@ async def _backend(kind: str, dsn: str | None) -> AsyncIterator[Backend]:
         yield Backend(kind, lambda: AsyncpgUnitOfWork(pool, CIPHER), pg_notifier, raw_row)
     finally:
         await pg_notifier.stop()
-        await pool.close()
+        await close_pool(pool)

@@ -10,6 +10,7 @@ import pytest
 from adapters.crypto.cipher import SecretCipher, generate_key
 from adapters.postgres import AsyncpgUnitOfWork, create_pool, purge_audit
 from adapters.postgres.db import StorageFailure
+from adapters.postgres.pool import close_pool
 from tests.storage_builders import a_draft, org_id
 
 pytestmark = pytest.mark.integration
@@ -29,7 +30,7 @@ async def _append(dsn, *drafts):
             events = [await uow.audit.append(d) for d in drafts]
             await uow.commit()
     finally:
-        await pool.close()
+        await close_pool(pool)
     return events
 
 

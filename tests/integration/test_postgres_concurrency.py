@@ -9,6 +9,7 @@ import pytest
 
 from adapters.crypto.cipher import SecretCipher, generate_key
 from adapters.postgres import AsyncpgUnitOfWork, create_pool
+from adapters.postgres.pool import close_pool
 from application.ports.inbox import InboxStatus
 from domain.audit import verify_chain
 from tests.storage_builders import T0, a_draft, an_event, org_id
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.integration
 async def pool(postgres_dsn):
     pool = await create_pool(postgres_dsn, min_size=2, max_size=20)
     yield pool
-    await pool.close()
+    await close_pool(pool)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 
 from adapters.crypto.cipher import SecretCipher, generate_key
 from adapters.postgres import AsyncpgUnitOfWork, create_pool
+from adapters.postgres.pool import close_pool
 from application.errors import Conflict, StorageUnavailable
 from tests.storage_builders import an_instance
 
@@ -35,7 +36,7 @@ async def test_an_exhausted_pool_is_storage_unavailable(postgres_dsn):
                 async with AsyncpgUnitOfWork(pool, CIPHER, acquire_timeout=0.1):
                     pass
     finally:
-        await pool.close()
+        await close_pool(pool)
 
 
 async def test_a_connection_killed_mid_work_is_storage_unavailable(postgres_dsn):
@@ -54,7 +55,7 @@ async def test_a_connection_killed_mid_work_is_storage_unavailable(postgres_dsn)
             assert await uow.instances.all() == []
     finally:
         await killer.close()
-        await pool.close()
+        await close_pool(pool)
 
 
 async def test_saving_onto_another_instances_name_is_a_conflict(postgres_dsn):
@@ -68,4 +69,4 @@ async def test_saving_onto_another_instances_name_is_a_conflict(postgres_dsn):
             with pytest.raises(Conflict):
                 await uow.instances.save(second)
     finally:
-        await pool.close()
+        await close_pool(pool)

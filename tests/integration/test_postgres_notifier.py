@@ -11,6 +11,7 @@ import pytest
 
 from adapters.crypto.cipher import SecretCipher, generate_key
 from adapters.postgres import AsyncpgNotifier, AsyncpgUnitOfWork, create_pool
+from adapters.postgres.pool import close_pool
 from application.errors import StorageUnavailable
 
 pytestmark = pytest.mark.integration
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.integration
 async def pool(postgres_dsn):
     pool = await create_pool(postgres_dsn, max_size=3)
     yield pool
-    await pool.close()
+    await close_pool(pool)
 
 
 @pytest.fixture

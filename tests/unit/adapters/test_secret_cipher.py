@@ -48,3 +48,20 @@ def test_a_malformed_key_is_refused_at_construction(key):
 def test_garbage_is_refused(value):
     with pytest.raises(CipherError):
         SecretCipher(NEW).decrypt(value)
+
+
+def test_bytes_round_trip_and_tampering_is_refused():
+    cipher = SecretCipher(generate_key())
+    sealed = cipher.encrypt_bytes(b'{"text": "meu CPF"}')
+    assert b"CPF" not in sealed
+    assert cipher.decrypt_bytes(sealed) == b'{"text": "meu CPF"}'
+    with pytest.raises(CipherError):
+        cipher.decrypt_bytes(sealed[:-1] + bytes([sealed[-1] ^ 1]))
+
+
+def test_bytes_sealed_by_an_old_key_still_open_after_rotation():
+    old, new = generate_key(), generate_key()
+    sealed = SecretCipher(old).encrypt_bytes(b"payload")
+    assert SecretCipher(new, old).decrypt_bytes(sealed) == b"payload"
+    with pytest.raises(CipherError):
+        SecretCipher(new).decrypt_bytes(sealed)

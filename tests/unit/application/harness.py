@@ -1,0 +1,220 @@
+"""The application harness: every use case wired as ``entrypoints/container.py`` wires the
+embedded default (in-memory store and notifier, in-process fake Evolution), with manual time,
+predictable ids and recording telemetry instead of the system ones.
+
+The fake Evolution's webhooks are fed to the real ``WebhookIntakeService``, as the HTTP route
+would; processing happens only when a test calls ``settle()`` or runs ``worker()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import UUID
+
+import attrs
+
+from adapters.evolution.fake_gateway import FakeEvolutionGateway
+from adapters.evolution.simulation import RetryPolicy
+from adapters.memory import InMemoryNotifier, InMemoryStore, InMemoryUnitOfWork
+from adapters.memory.store import InboxRow
+from adapters.security.jwt_codec import PyJwtCodec
+from adapters.system.clock import SystemClock
+from application.audit import AuditService
+from application.errors import (
+    ApplicationError,
+    MalformedJson,
+    NotFound,
+    RateLimited,
+    StorageUnavailable,
+    Unauthenticated,
+    ValidationFailed,
+)
+from application.health_window import OutcomeWindow
+from application.instances import InstancePolicy, InstanceService, NewInstance
+from application.organizations import OrganizationSecrets
+from application.ports.inbox import Admission
+from application.qr import QrPolicy, QrService
+from application.qr_stream import QrStreamService, StreamPolicy
+from application.quick_create import QuickCreateService
+from application.rollout import RolloutService
+from application.webhook_intake import IntakePolicy, WebhookDelivery, WebhookIntakeService
+from application.webhook_processing import ProcessingPolicy, WebhookProcessor
+from domain.access import Actor, Role
+from domain.audit import AuditEvent
+from domain.instance import Instance
+from tests.fakes.clock import ManualClock
+from tests.fakes.ids import SequentialIds
+from tests.fakes.telemetry import RecordingAlerter, RecordingTelemetry
+from tests.unit.application.evolution_bodies import hmac_headers
+
+PUBLIC_BASE_URL = "https://wachannel.test"
+WEBHOOK_PATH = "/api/webhooks/evolution/"
+ORG = "clinic-42"
+OTHER_ORG = "clinic-77"
+ADMIN = Actor("admin-1", Role.ADMIN, None, "203.0.113.7", "clinic-console/2.1")
+
+# The status the HTTP edge gives each error (entrypoints/http/problems.py), so that the fake
+# Evolution retries or gives up as it would against the real service.
+_STATUS = {Unauthenticated: 401, NotFound: 404, ValidationFailed: 422, MalformedJson: 400,
+           RateLimited: 429, StorageUnavailable: 503}
+
+
+def tenant(org: str = ORG) -> Actor:
+    return Actor(f"user-of-{org}", Role.TENANT_ADMIN, org, "198.51.100.4", "clinic-web/5.0")
+
+
+QUICK_QR = QrPolicy(timeout_s=1.0, cache_ttl_s=30.0)
+QUICK_STREAM = StreamPolicy(refresh_s=30.0, max_s=5.0, ping_s=1.0, max_per_org=3)
+DEFAULT_INTAKE = IntakePolicy()
+QUICK_PROCESSING = ProcessingPolicy(timeout_s=0.5, max_attempts=3, backoff_s=0.5)
+
+
+@attrs.frozen
+class Config:
+    """The settings the container reads, scaled down so every flow takes milliseconds."""
+
+    max_per_org: int = 3
+    grace_s: float = 86_400.0
+    qr: QrPolicy = QUICK_QR
+    stream: StreamPolicy = QUICK_STREAM
+    intake: IntakePolicy = DEFAULT_INTAKE
+    processing: ProcessingPolicy = QUICK_PROCESSING
+    initial_percentage: int = 100
+    max_error_rate: float = 0.01
+    real_time: bool = False  # SystemClock instead of ManualClock (for the QR stream's deadlines)
+    evolution: dict[str, Any] = attrs.field(factory=dict)  # SimulationSettings overrides
+
+
+_EVOLUTION_DEFAULTS: dict[str, Any] = {
+    "first_qr_s": 0.02, "connect_wait_s": 0.0, "qr_refresh_s": 45.0,
+    "retry": RetryPolicy(max_attempts=1),  # a refused delivery is not retried seconds later
+}
+
+
+class Harness:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.clock = SystemClock() if config.real_time else ManualClock()
+        self.ids = SequentialIds()
+        self.store = InMemoryStore()
+        self.notifier = InMemoryNotifier()
+        self.telemetry = RecordingTelemetry()
+        self.alerter = RecordingAlerter()
+        self.flagged_path = OutcomeWindow()
+        self.deliveries: list[tuple[str, int]] = []  # (url, status) of every webhook sent
+        self.delivery_crashes: list[BaseException] = []
+        uow = self.uow
+        self.intake = WebhookIntakeService(uow, PyJwtCodec(), self.clock, self.ids,
+                                           self.telemetry, config.intake)
+        self.evolution = FakeEvolutionGateway(self._deliver,
+                                              **(_EVOLUTION_DEFAULTS | config.evolution))
+        self.organizations = OrganizationSecrets(uow, self.evolution, self.clock, self.ids,
+                                                 PUBLIC_BASE_URL, config.grace_s)
+        self.qr = QrService(uow, self.evolution, self.notifier, self.clock, self.telemetry,
+                            config.qr, self.flagged_path)
+        self.streams = QrStreamService(uow, self.qr, self.notifier, self.clock, config.stream)
+        self.instances = InstanceService(uow, self.evolution, self.clock, self.ids,
+                                         self.organizations,
+                                         InstancePolicy(PUBLIC_BASE_URL, config.max_per_org))
+        self.rollout = RolloutService(uow, self.clock, config.initial_percentage,
+                                      config.max_error_rate, self.flagged_path)
+        self.quick_create = QuickCreateService(uow, self.instances, self.qr, self.rollout,
+                                               self.clock, PUBLIC_BASE_URL,
+                                               config.qr.timeout_s)
+        self.processor = WebhookProcessor(uow, self.clock, self.telemetry, self.alerter,
+                                          config.processing)
+        self.audit = AuditService(uow)
+
+    def uow(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self.store, self.notifier)
+
+    async def start(self) -> None:
+        await self.rollout.ensure_initial()
+
+    async def close(self) -> None:
+        await self.instances.background.close()
+        await self.evolution.close()
+
+    # Driving -----------------------------------------------------------------------------
+
+    async def new_instance(self, org: str = ORG, actor: Actor = ADMIN) -> Instance:
+        """An instance registered at the fake Evolution, its socket not opened yet."""
+        return await self.instances.create(actor, NewInstance(org, "Recepción", None))
+
+    async def webhook(self, body: bytes, org: str | None = ORG,
+                      headers: dict[str, str] | None = None) -> Admission:
+        """Deliver ``body`` as the route would; signed with the org's secret by default."""
+        if headers is None:
+            headers = hmac_headers(self.secret(org or ""), body)
+        return await self.intake.receive(WebhookDelivery(body, headers, org))
+
+    async def settle(self) -> None:
+        """Let the fake Evolution's webhooks land, then process the inbox until it is idle."""
+        await self.evolution.wait_deliveries()
+        while await self.processor.process_due():
+            pass
+
+    async def eventually(self, condition: Callable[[], bool], within_s: float = 2.0) -> None:
+        """Wait (polling) until ``condition()`` holds; fail after ``within_s``."""
+        for _ in range(int(within_s / 0.005)):
+            if condition():
+                return
+            await asyncio.sleep(0.005)
+        raise AssertionError(f"condition still false after {within_s} s")
+
+    @asynccontextmanager
+    async def worker(self) -> AsyncIterator[None]:
+        """Process the inbox in the background, as ``wachannel serve`` does in-process."""
+
+        async def run() -> None:
+            while True:
+                if not await self.processor.process_due():
+                    await asyncio.sleep(0.002)
+
+        task = asyncio.create_task(run(), name="test-worker")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+    # Reading state --------------------------------------------------------------------------
+
+    def secret(self, org: str = ORG) -> str:
+        return self.store.organizations[org].webhook_secret
+
+    def instance(self, instance_id: UUID | str) -> Instance:
+        return self.store.instances[UUID(str(instance_id))]
+
+    def audit_events(self, org: str = ORG, action: str | None = None) -> list[AuditEvent]:
+        """One organization's chain, oldest first, optionally only one action."""
+        rows = sorted((r for r in self.store.audit.values() if r.event.organization_id == org),
+                      key=lambda r: r.seq)
+        return [r.event for r in rows if action is None or r.event.action == action]
+
+    def inbox(self) -> list[InboxRow]:
+        return sorted(self.store.inbox.values(),
+                      key=lambda r: (r.event.received_at, r.event.id))
+
+    # The fake Evolution's side of the webhook -------------------------------------------------
+
+    async def _deliver(self, url: str, headers: dict[str, str], body: bytes) -> int:
+        path = urlsplit(url).path
+        org = path.removeprefix(WEBHOOK_PATH).split("/")[0] if path.startswith(
+            WEBHOOK_PATH) else None
+        delivery = WebhookDelivery(body, {k.lower(): v for k, v in headers.items()}, org)
+        try:
+            await self.intake.receive(delivery)
+            status = 200
+        except ApplicationError as exc:
+            status = _STATUS.get(type(exc), 500)
+        except Exception as exc:  # never expected: reported by the fixture's teardown
+            self.delivery_crashes.append(exc)
+            status = 500
+        self.deliveries.append((url, status))
+        return status

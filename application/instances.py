@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from uuid import UUID
 
@@ -11,7 +12,13 @@ import structlog
 from application.access import readable_organization, visible_instance
 from application.audit_trail import audit_draft, instance_details
 from application.concurrency import BackgroundTasks
-from application.errors import ApplicationError, Conflict, InstanceLimitReached, UpstreamError
+from application.errors import (
+    ApplicationError,
+    Conflict,
+    InstanceLimitReached,
+    UpstreamError,
+    UpstreamTimeout,
+)
 from application.lifecycle import move
 from application.organizations import OrganizationSecrets, webhook_for
 from application.ports.evolution import CreateInstanceRequest, EvolutionGateway, InstanceRef
@@ -71,6 +78,10 @@ class InstanceService:
                 request.phone_number))
         except ApplicationError as exc:
             await self._fail(instance, exc)
+            raise
+        except asyncio.CancelledError:
+            # Shutting down mid-call: record the failure rather than leave it "creating".
+            await asyncio.shield(self._fail(instance, UpstreamTimeout("create was cancelled")))
             raise
         api_seconds = round(self._clock.monotonic() - started, 3)
         return await self._registered(actor, instance.id, api_seconds)

@@ -75,8 +75,9 @@ class QuickCreateService:
         body = await self._create(actor, org, command)
         async with self._uow() as uow:
             try:
+                now = self._clock.now()
                 await uow.idempotency.put(org, key, StoredResponse(
-                    command.request_hash, 201, body, self._clock.now()))
+                    command.request_hash, 201, body, now), now - IDEMPOTENCY_WINDOW)
                 await uow.commit()
             except Conflict:
                 pass  # another replica answered first; both answers name real instances

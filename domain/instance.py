@@ -125,7 +125,7 @@ class Instance:
     def apply(self, signal: LifecycleSignal, at: datetime) -> Transition:
         """Move to ``signal.target`` if the table allows it and the signal is not older."""
         previous = self.state
-        if self._is_stale(signal.evolution_time):
+        if self._is_stale(signal):
             return Transition(Outcome.STALE, previous, previous)
         if signal.target is not previous and not can_transition(previous, signal.target):
             return Transition(Outcome.ILLEGAL, previous, previous)  # ignored: nothing learnt
@@ -159,9 +159,14 @@ class Instance:
             return self.qr
         return None
 
-    def _is_stale(self, evolution_time: datetime | None) -> bool:
-        last = self.last_evolution_time
-        return evolution_time is not None and last is not None and evolution_time < last
+    def _is_stale(self, signal: LifecycleSignal) -> bool:
+        last, when = self.last_evolution_time, signal.evolution_time
+        if when is None or last is None:
+            return False
+        # Evolution sends `connecting` and `open` within the same millisecond at times; a
+        # `connecting` reordered behind its `open` must not undo the connection.
+        backward = self.state is S.CONNECTED and signal.target in (S.CONNECTING, S.AWAITING_QR)
+        return when < last or (when == last and backward)
 
     def _learn_profile(self, signal: LifecycleSignal) -> None:
         if signal.phone_number:

@@ -19,7 +19,9 @@ class InMemoryIdempotencyRepository(IdempotencyRepository):
             return None
         return copy.deepcopy(found)
 
-    async def put(self, scope: str, key: str, response: StoredResponse) -> None:
-        if (scope, key) in self._rows:
+    async def put(self, scope: str, key: str, response: StoredResponse,
+                  replace_before: datetime) -> None:
+        stored = self._rows.get((scope, key))
+        if stored is not None and stored.created_at >= replace_before:
             raise Conflict(f"idempotency key {key} already used in {scope}")
         self._journal.put(self._rows, (scope, key), copy.deepcopy(response))

@@ -15,7 +15,10 @@ FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at >= $3"""
 INSERT = """
 INSERT INTO idempotency_keys (scope, key, request_hash, status, body, created_at)
 VALUES ($1, $2, $3, $4, $5::jsonb, $6)
-ON CONFLICT (scope, key) DO NOTHING
+ON CONFLICT (scope, key) DO UPDATE
+SET request_hash = EXCLUDED.request_hash, status = EXCLUDED.status, body = EXCLUDED.body,
+    created_at = EXCLUDED.created_at
+WHERE idempotency_keys.created_at < $7
 RETURNING key"""
 
 
@@ -27,8 +30,10 @@ class AsyncpgIdempotencyRepository(IdempotencyRepository):
         row = await self._db.fetchrow(SELECT, scope, key, not_before)
         return None if row is None else _to_entity(row)
 
-    async def put(self, scope: str, key: str, response: StoredResponse) -> None:
-        if await self._db.fetchval(INSERT, scope, key, *_to_row(response)) is None:
+    async def put(self, scope: str, key: str, response: StoredResponse,
+                  replace_before: datetime) -> None:
+        row = (scope, key, *_to_row(response), replace_before)
+        if await self._db.fetchval(INSERT, *row) is None:
             raise Conflict(f"idempotency key {key} already used in {scope}")
 
 

@@ -151,5 +151,7 @@ class IdempotencyRepository(ABC):
         """The response stored for (scope, key) at or after ``not_before``, or None."""
 
     @abstractmethod
-    async def put(self, scope: str, key: str, response: StoredResponse) -> None:
-        """Keep the first response for (scope, key). Raises ``Conflict`` if one is stored."""
+    async def put(self, scope: str, key: str, response: StoredResponse,
+                  replace_before: datetime) -> None:
+        """Keep the first response for (scope, key); one stored before ``replace_before`` has
+        expired and is replaced. Raises ``Conflict`` if a live one is stored."""

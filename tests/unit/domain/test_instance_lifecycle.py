@@ -334,3 +334,14 @@ def test_stale_qr_is_not_stored() -> None:
 
 def test_evolution_name_joins_organization_and_hex_suffix() -> None:
     assert evolution_name_for("clinic-42", "3f9a1c2b") == "clinic-42-3f9a1c2b"
+
+
+def test_connecting_with_the_same_evolution_time_as_open_does_not_undo_the_connection():
+    when = datetime(2025, 10, 21, 11, 31, 2, tzinfo=UTC)
+    instance = Instance(UUID(int=1), "clinic-1", "clinic-1-0a1b2c3d", None, None, when, when,
+                        state=InstanceState.CONNECTING)
+    at = when + timedelta(seconds=1)
+    instance.apply(LifecycleSignal(InstanceState.CONNECTED, None, when), at)
+    late = instance.apply(LifecycleSignal(InstanceState.CONNECTING, None, when), at)
+    assert late.outcome is Outcome.STALE
+    assert instance.state is InstanceState.CONNECTED

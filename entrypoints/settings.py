@@ -49,7 +49,6 @@ class Settings:
     qr_stream_max_s: float
     qr_stream_ping_s: float
     qr_streams_per_org: int
-    connect_link_ttl_s: int
     webhook_jwt_leeway_s: float
     webhook_secret_grace_s: float
     webhook_dev_bypass: bool
@@ -103,7 +102,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         qr_stream_max_s=e.number("QR_STREAM_MAX_S", 300, 1, 86_400),
         qr_stream_ping_s=e.number("QR_STREAM_PING_S", 15, 0.1, 3600),
         qr_streams_per_org=e.integer("QR_STREAMS_PER_ORG", 20, 1, 100_000),
-        connect_link_ttl_s=e.integer("CONNECT_LINK_TTL_S", 900, 10, 86_400),
         webhook_jwt_leeway_s=e.number("WEBHOOK_JWT_LEEWAY_S", 1800, 0, 86_400),
         webhook_secret_grace_s=e.number("WEBHOOK_SECRET_GRACE_S", 86_400, 0, 2_592_000),
         webhook_dev_bypass=e.flag("WEBHOOK_DEV_BYPASS"),

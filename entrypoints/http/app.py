@@ -14,6 +14,7 @@ from entrypoints.http.auth import JWT_KEY, JWT_SECRET_KEY
 from entrypoints.http.keys import CONTAINER
 from entrypoints.http.middlewares import OBSERVE_KEY, request_context
 from entrypoints.http.routes import admin, instances, legacy, operations, webhooks
+from entrypoints.http.routes.operations import METRICS_OPEN_KEY
 from entrypoints.worker import process_webhooks, watch_flags
 
 log = structlog.get_logger(__name__)
@@ -44,6 +45,7 @@ async def _lifecycle(app: web.Application, container: Container,
 
 async def _background(app: web.Application, container: Container,
                       worker: bool) -> AsyncIterator[None]:
+    metrics = await _metrics_listener(container)
     tasks = [asyncio.create_task(watch_flags(container), name="watch-flags")]
     if worker:
         tasks.append(asyncio.create_task(process_webhooks(container), name="webhook-worker"))
@@ -54,6 +56,23 @@ async def _background(app: web.Application, container: Container,
     for task in tasks:
         with suppress(asyncio.CancelledError):
             await task
+    if metrics is not None:
+        await metrics.cleanup()
+
+
+async def _metrics_listener(container: Container) -> web.AppRunner | None:
+    """``METRICS_PORT``: /metrics without a token, for a scraper on a private network."""
+    settings = container.settings()
+    if settings.metrics_port is None:
+        return None
+    app = web.Application(middlewares=[request_context])
+    app[CONTAINER] = container
+    app[METRICS_OPEN_KEY] = True
+    app.router.add_get("/metrics", operations.metrics)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.metrics_port).start()
+    return runner
 
 
 def _observer(container: Container):  # type: ignore[no-untyped-def]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import Service
+from aiohttp import ClientSession
+
+from tests.api.conftest import Service, free_port, service_env, start_service
 
 PROBLEM = "application/problem+json"
 
@@ -125,3 +127,14 @@ async def test_expired_or_unsigned_token_is_401(service: Service) -> None:
     assert response.status == 401
     assert forged.status == 401
     assert (await forged.json(content_type=PROBLEM))["type"] == "/problems/unauthenticated"
+
+
+async def test_metrics_port_serves_metrics_without_a_token(http: ClientSession) -> None:
+    metrics_port = free_port()
+    async for running in start_service(service_env(free_port(), METRICS_PORT=str(metrics_port),
+                                                   HOST="127.0.0.1")):
+        async with http.get(f"http://127.0.0.1:{metrics_port}/metrics") as response:
+            assert response.status == 200
+            assert "wachannel_qr_streams_open" in await response.text()
+        guarded = await running.client.get("/metrics")
+        assert guarded.status == 401

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from entrypoints.http.schemas.common import ORG_ID, PageQuery
+from entrypoints.http.schemas.common import ORG_ID, PageQuery, page_of
 
 
 class VariantSchema(Schema):
@@ -65,20 +65,21 @@ class AuditEventSchema(Schema):
     hash = fields.String(required=True)
 
 
-class AuditPage(Schema):
-    items = fields.List(fields.Nested(AuditEventSchema), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
+AuditPage = page_of(AuditEventSchema, "AuditPage")
 
 
 class VerifyResponse(Schema):
     valid = fields.Boolean(required=True)
     checked = fields.Integer(required=True)
     first_invalid_id = fields.String(allow_none=True, required=True)
+    organization_id = fields.String()  # the broken chain's organization, when not valid
 
 
 class RotateResponse(Schema):
     secret = fields.String(required=True)
     previous_valid_until = fields.String(required=True)
+    reregistered = fields.Integer(required=True)
+    failed = fields.List(fields.String(), required=True)
 
 
 class WebhookAck(Schema):

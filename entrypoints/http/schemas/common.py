@@ -23,6 +23,13 @@ class PageQuery(Schema):
     cursor = fields.String(load_default=None, validate=validate.Length(1, 512))
 
 
+def page_of(item: type[Schema], name: str) -> type[Schema]:
+    """The list envelope of API.md section 1 around ``item``."""
+    return Schema.from_dict({"items": fields.List(fields.Nested(item), required=True),
+                             "next_cursor": fields.String(allow_none=True, required=True)},
+                            name=name)
+
+
 class ProblemSchema(Schema):
     type = fields.String(required=True)
     title = fields.String(required=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 from domain.instance import InstanceState
-from entrypoints.http.schemas.common import ORG_ID, PageQuery
+from entrypoints.http.schemas.common import ORG_ID, PageQuery, page_of
 
 
 class QuickCreateRequest(Schema):
@@ -46,9 +46,7 @@ class InstanceSchema(Schema):
     last_event_at = fields.String(allow_none=True)
 
 
-class InstancePage(Schema):
-    items = fields.List(fields.Nested(InstanceSchema), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
+InstancePage = page_of(InstanceSchema, "InstancePage")
 
 
 class QuickCreateResponse(Schema):
@@ -79,9 +77,7 @@ class MessageSchema(Schema):
     status = fields.String(allow_none=True)
 
 
-class MessagePage(Schema):
-    items = fields.List(fields.Nested(MessageSchema), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
+MessagePage = page_of(MessageSchema, "MessagePage")
 
 
 QUICK_CREATE = QuickCreateRequest()

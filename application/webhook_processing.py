@@ -54,9 +54,21 @@ class WebhookProcessor:
             events = await uow.inbox.claim(self._policy.batch, self._clock.now(),
                                            timedelta(seconds=self._policy.lease_s))
             await uow.commit()
-        for event in events:
-            await self._process(event)
+        for index, event in enumerate(events):
+            try:
+                await self._process(event)
+            except asyncio.CancelledError:
+                # Stopping: hand back what we claimed but did not finish, instead of letting
+                # it wait out its lease on another worker.
+                await asyncio.shield(self._release(events[index:]))
+                raise
         return len(events)
+
+    async def _release(self, events: list[InboxEvent]) -> None:
+        async with self._uow() as uow:
+            for event in events:
+                await uow.inbox.retry_later(event.id, "released at shutdown", self._clock.now())
+            await uow.commit()
 
     async def _process(self, event: InboxEvent) -> None:
         started = self._clock.monotonic()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -139,6 +140,10 @@ def _with_container(settings: Settings, run: Callable[[Any], Awaitable[Any]],
     from entrypoints.container import build_container, running
 
     async def go() -> Any:
+        # SIGTERM (a deploy) ends the work cleanly, like Ctrl-C: claimed events are handed back.
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
         async with running(build_container(settings)) as container:
             return await run(container)
 
@@ -147,8 +152,8 @@ def _with_container(settings: Settings, run: Callable[[Any], Awaitable[Any]],
     except ApplicationError as exc:
         print(f"wachannel: {type(exc).__name__}: {exc.detail}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        return 130
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        return 0
     if show:
         print(json.dumps(result, indent=2, default=str))
     if sink is not None and isinstance(result, dict):

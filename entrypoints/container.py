@@ -97,7 +97,9 @@ async def _fake_evolution(settings: Settings, session: aiohttp.ClientSession
 
 def _evolution_config(settings: Settings) -> EvolutionHttpConfig:
     return EvolutionHttpConfig(settings.evolution_base_url or "", settings.evolution_api_key or "",
-                               qr_timeout_s=settings.qr_timeout_ms / 1000,
+                               # just inside the use case's own deadline, so that a hung
+                               # Evolution is counted by the circuit breaker, not cancelled
+                               qr_timeout_s=max(0.05, settings.qr_timeout_ms / 1000 - 0.05),
                                breaker_failure_threshold=settings.evolution_breaker_failures,
                                breaker_open_s=settings.evolution_breaker_open_s)
 

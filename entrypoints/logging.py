@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
@@ -13,22 +13,36 @@ import structlog
 REDACTED = "[redacted]"
 _SENSITIVE_KEY = re.compile(
     r"secret|token|apikey|api_key|authorization|password|jwt|signature|cookie|phone|"
-    r"remote_jid|wuid|text|body|qr|code|base64|pairing|dsn|database_url", re.I)
+    r"remote_?jid|wuid|text|body|message|conversation|caption|push_?name|qr|code|base64|"
+    r"pairing|dsn|database_url", re.I)
 # Values that look like credentials or phone numbers, wherever they appear.
 _SENSITIVE_VALUE = re.compile(
-    r"(?i)bearer\s+[\w\-.~+/]+=*|eyJ[\w-]+\.[\w-]+\.[\w-]*|\+?\d[\d\s\-]{9,}\d|"
-    r"postgres(?:ql)?://\S+")
-_SAFE_KEYS = frozenset({"event", "level", "timestamp", "logger", "request_id", "org_id",
-                        "status", "status_code", "method", "path", "route", "instance_id",
-                        "event_id", "duration_ms", "error", "alert", "state", "outcome"})
+    r"(?i)bearer\s+[\w\-.~+/]+=*|eyJ[\w-]+\.[\w-]+\.[\w-]*|"
+    r"\+?\(?\d[\d\s\-()]{7,}\d|postgres(?:ql)?://\S+")
+# Written by this service itself, never carrying caller data: kept exactly as they are.
+_TRUSTED_KEYS = frozenset({"level", "timestamp", "logger", "request_id", "org_id",
+                           "status", "status_code", "method", "path", "route", "instance_id",
+                           "event_id", "duration_ms", "alert"})
+
+
+def _scrub(key: str, value: Any) -> Any:
+    """Redact by key name, then inside values, however deeply nested."""
+    if key in _TRUSTED_KEYS:
+        return value
+    if key != "event" and _SENSITIVE_KEY.search(key):  # the event's name, scrubbed below
+        return REDACTED
+    if isinstance(value, str):
+        return _SENSITIVE_VALUE.sub(REDACTED, value)
+    if isinstance(value, Mapping):
+        return {k: _scrub(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_scrub("", v) for v in value]
+    return value
 
 
 def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key, value in list(event.items()):
-        if key not in _SAFE_KEYS and _SENSITIVE_KEY.search(key):
-            event[key] = REDACTED
-        elif isinstance(value, str):
-            event[key] = _SENSITIVE_VALUE.sub(REDACTED, value)
+        event[key] = _scrub(key, value)
     return event
 
 

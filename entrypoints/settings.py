@@ -6,6 +6,8 @@ naming the variable.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -78,7 +80,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     app_env = e.choice("APP_ENV", ("development", "staging", "production"), "development")
     prod = app_env == "production"
     port = e.integer("PORT", 8080, 1, 65535)
-    base_url = e.text("EVOLUTION_API_BASE_URL")
+    base_url = e.url("EVOLUTION_API_BASE_URL")
     adapter = e.choice("EVOLUTION_ADAPTER", ("http", "fake"), "http" if base_url else "fake")
     settings = Settings(
         app_env=app_env, host=e.text("HOST") or "0.0.0.0", port=port,  # noqa: S104
@@ -93,8 +95,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         evolution_breaker_failures=e.integer("EVOLUTION_BREAKER_FAILURES", 5, 1, 1000),
         evolution_breaker_open_s=e.number("EVOLUTION_BREAKER_OPEN_S", 30, 0.1, 3600),
         auth_jwt_secret=e.text("AUTH_JWT_SECRET") or ("" if prod else DEV_JWT_SECRET),
-        data_encryption_key=e.text("DATA_ENCRYPTION_KEY") or ("" if prod else DEV_ENCRYPTION_KEY),
-        data_encryption_old_keys=e.items("DATA_ENCRYPTION_OLD_KEYS"),
+        data_encryption_key=e.key("DATA_ENCRYPTION_KEY") or ("" if prod else DEV_ENCRYPTION_KEY),
+        data_encryption_old_keys=e.keys("DATA_ENCRYPTION_OLD_KEYS"),
         max_instances_per_org=e.integer("MAX_INSTANCES_PER_ORG", 10, 1, 10_000),
         legacy_sunset_date=e.parse("LEGACY_SUNSET_DATE", date.fromisoformat, date(2027, 6, 30)),
         qr_timeout_ms=e.integer("QR_TIMEOUT_MS", 5000, 100, 120_000),
@@ -134,8 +136,9 @@ def _check(s: Settings) -> None:
         raise ConfigError("DATABASE_URL: required when APP_ENV=production (no in-memory store)")
     if s.evolution_adapter == "fake":
         raise ConfigError("EVOLUTION_ADAPTER: the fake Evolution adapter is refused in production")
-    if len(s.auth_jwt_secret) < 32:
-        raise ConfigError("AUTH_JWT_SECRET: required in production, at least 32 characters")
+    if len(s.auth_jwt_secret) < 32 or s.auth_jwt_secret == DEV_JWT_SECRET:
+        raise ConfigError("AUTH_JWT_SECRET: required in production, at least 32 characters, "
+                          "and not the published development secret")
     if not s.data_encryption_key or s.data_encryption_key == DEV_ENCRYPTION_KEY:
         raise ConfigError("DATA_ENCRYPTION_KEY: required in production (a 32-byte urlsafe "
                           "base64 key; `wachannel keygen` prints one)")
@@ -187,3 +190,26 @@ class _Env:
 
     def items(self, name: str) -> tuple[str, ...]:
         return tuple(v.strip() for v in (self.text(name) or "").split(",") if v.strip())
+
+    def key(self, name: str) -> str | None:
+        value = self.text(name)
+        if value is not None:
+            _check_key(name, value)
+        return value
+
+    def keys(self, name: str) -> tuple[str, ...]:
+        values = self.items(name)
+        for value in values:
+            _check_key(name, value)
+        return values
+
+
+def _check_key(name: str, value: str) -> None:
+    """An AES-256 key: 32 bytes, urlsafe base64 (what `wachannel keygen` prints)."""
+    try:
+        raw = base64.urlsafe_b64decode(value.encode() + b"=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 32:
+        raise ConfigError(f"{name}: must be a 32-byte urlsafe-base64 key "
+                          "(`wachannel keygen` prints one)")

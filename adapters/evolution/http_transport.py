@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
 from collections.abc import Mapping
@@ -48,8 +49,11 @@ class HttpTransport:
         # Wraps the shared session without owning it: never close this client.
         self._retrying = RetryClient(client_session=session, retry_options=backoff)
         self._timeouts = {
+            # ceil_threshold: aiohttp would round a 5 s timeout up to the next whole second,
+            # letting the caller's own deadline fire first and the failure go uncounted.
             qr: aiohttp.ClientTimeout(total=config.qr_timeout_s if qr else config.request_timeout_s,
-                                      sock_connect=config.connect_timeout_s)
+                                      sock_connect=config.connect_timeout_s,
+                                      ceil_threshold=math.inf)
             for qr in (False, True)}
 
     async def call(self, route: Route, instance: str | None, apikey: str,

@@ -46,8 +46,13 @@ class AsyncpgUnitOfWork(UnitOfWork):
     async def __aenter__(self) -> Self:
         with translated():
             conn = await self._pool.acquire(timeout=self._acquire_timeout)
-        self._db = Db(conn, self._ensure_transaction)
-        self._bind(self._db)
+        try:
+            self._db = Db(conn, self._ensure_transaction)
+            self._bind(self._db)
+        except BaseException:
+            self._db = None
+            await self._pool.release(conn)
+            raise
         return self
 
     async def __aexit__(

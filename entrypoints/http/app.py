@@ -15,6 +15,7 @@ from entrypoints.http.keys import CONTAINER
 from entrypoints.http.middlewares import OBSERVE_KEY, request_context
 from entrypoints.http.routes import admin, instances, legacy, operations, webhooks
 from entrypoints.http.routes.operations import METRICS_OPEN_KEY
+from entrypoints.http.sse import STREAMS, end_streams
 from entrypoints.worker import process_webhooks, watch_flags
 
 log = structlog.get_logger(__name__)
@@ -29,6 +30,8 @@ def create_app(container: Container, run_worker: bool | None = None) -> web.Appl
     app[JWT_KEY] = container.jwt()
     app[JWT_SECRET_KEY] = settings.auth_jwt_secret
     app[OBSERVE_KEY] = _observer(container)
+    app[STREAMS] = set()
+    app.on_shutdown.append(end_streams)
     for module in (instances, legacy, webhooks, admin, operations):
         app.router.add_routes(module.routes)
     worker = settings.embedded if run_worker is None else run_worker

@@ -134,6 +134,9 @@ def _check(s: Settings) -> None:
         return
     if s.database_url is None:
         raise ConfigError("DATABASE_URL: required when APP_ENV=production (no in-memory store)")
+    if s.public_base_url.startswith(("http://127.", "http://localhost")):
+        raise ConfigError("PUBLIC_BASE_URL: required in production: the address Evolution posts "
+                          "webhooks to")
     if s.evolution_adapter == "fake":
         raise ConfigError("EVOLUTION_ADAPTER: the fake Evolution adapter is refused in production")
     if len(s.auth_jwt_secret) < 32 or s.auth_jwt_secret == DEV_JWT_SECRET:

@@ -247,3 +247,12 @@ async def test_the_running_app_logs_no_secret_number_text_or_qr(buffer: io.Strin
         assert "request_finished" in buffer.getvalue(), "nothing was logged"
         assert "webhook_rejected" in buffer.getvalue()
         assert_absent(buffer, *secrets)
+
+
+def test_standard_library_log_lines_are_json_and_redacted(buffer: io.StringIO) -> None:
+    import logging
+
+    logging.getLogger("aiohttp.access").warning("GET /x?token=%s from %s", JWT, DSN)
+    [record] = records(buffer)
+    assert record["level"] == "warning"
+    assert_absent(buffer, JWT, "s3cr3t-pw")

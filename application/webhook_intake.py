@@ -13,26 +13,23 @@ import structlog
 from application.audit_trail import audit_draft
 from application.errors import (
     MalformedJson,
-    NotFound,
     RateLimited,
     Unauthenticated,
     ValidationFailed,
 )
-from application.ports.inbox import Admission, InboxEvent
+from application.ports.inbox import Admission, InboxEvent, InboxWriter
 from application.ports.system import Clock, IdGenerator
 from application.ports.telemetry import Telemetry
 from application.ports.tokens import JwtCodec
-from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from application.ports.unit_of_work import UnitOfWorkFactory
 from application.rate_limit import TokenBuckets
+from application.webhook_directory import Recipient, WebhookDirectory
 from domain.access import Actor, Role
 from domain.audit import AuditAction
 from domain.errors import InvalidEnvelope
-from domain.instance import Instance
-from domain.organization import Organization
 from domain.webhook import Envelope, dedupe_key, parse_envelope
 
 log = structlog.get_logger(__name__)
-INBOX_TOPIC = "inbox"
 
 
 @attrs.frozen
@@ -52,9 +49,12 @@ class WebhookDelivery:
 
 
 class WebhookIntakeService:
-    def __init__(self, uow: UnitOfWorkFactory, jwt: JwtCodec, clock: Clock, ids: IdGenerator,
-                 telemetry: Telemetry, policy: IntakePolicy) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, directory: WebhookDirectory, inbox: InboxWriter,
+                 jwt: JwtCodec, clock: Clock, ids: IdGenerator, telemetry: Telemetry,
+                 policy: IntakePolicy) -> None:
         self._uow = uow
+        self._directory = directory
+        self._inbox = inbox
         self._jwt = jwt
         self._clock = clock
         self._ids = ids
@@ -66,22 +66,20 @@ class WebhookIntakeService:
     async def receive(self, delivery: WebhookDelivery) -> Admission:
         """Acknowledge only what is stored; a redelivery is a harmless duplicate."""
         envelope = _envelope(delivery.body)
-        async with self._uow() as uow:
-            organization, instance = await _resolve(uow, delivery.organization_id,
-                                                    envelope.instance)
-            authentic = self._authentic(delivery, organization, instance, envelope)
-            if authentic:
-                self._limit(organization.id)
-                admission = await uow.inbox.add(InboxEvent(
-                    self._ids.uuid(), organization.id, envelope.instance, envelope.kind,
-                    dedupe_key(envelope, delivery.body, delivery.headers.get("webhook-id")),
-                    delivery.body, self._clock.now()))
-                if not admission.duplicate:
-                    uow.notify(INBOX_TOPIC, {})
-                await uow.commit()
-        if not authentic:
-            await self._reject(delivery, organization.id, envelope)
-            raise Unauthenticated("webhook signature, token or key did not verify")
+        recipient = await self._directory.resolve(delivery.organization_id, envelope.instance)
+        if not self._authentic(delivery, recipient, envelope):
+            # Perhaps a secret rotated since the cache read it: judge on fresh data only.
+            recipient = await self._directory.resolve(delivery.organization_id,
+                                                      envelope.instance, fresh=True)
+            if not self._authentic(delivery, recipient, envelope):
+                await self._reject(delivery, recipient.organization.id, envelope)
+                raise Unauthenticated("webhook signature, token or key did not verify")
+        organization = recipient.organization
+        self._limit(organization.id)
+        admission = await self._inbox.admit(InboxEvent(
+            self._ids.uuid(), organization.id, envelope.instance, envelope.kind,
+            dedupe_key(envelope, delivery.body, delivery.headers.get("webhook-id")),
+            delivery.body, self._clock.now()))
         self._telemetry.webhook_received(envelope.kind,
                                          "duplicate" if admission.duplicate else "accepted")
         return admission
@@ -93,10 +91,11 @@ class WebhookIntakeService:
             raise RateLimited("webhook rate limit for this organization exceeded",
                               retry_after_s=max(1, round(wait + 0.5)))
 
-    def _authentic(self, delivery: WebhookDelivery, organization: Organization,
-                   instance: Instance, envelope: Envelope) -> bool:
+    def _authentic(self, delivery: WebhookDelivery, recipient: Recipient,
+                   envelope: Envelope) -> bool:
         if self._policy.dev_bypass:
             return True
+        organization, instance = recipient.organization, recipient.instance
         headers = delivery.headers
         secrets = [_raw(s) for s in organization.valid_secrets(self._clock.now())]
         signature = headers.get("x-evolution-signature", "")
@@ -142,18 +141,6 @@ def _envelope(body: bytes) -> Envelope:
         return parse_envelope(payload)
     except InvalidEnvelope as exc:
         raise ValidationFailed(exc.errors, "the body is not an Evolution webhook envelope") from exc
-
-
-async def _resolve(uow: UnitOfWork, path_org: str | None,
-                   instance_name: str) -> tuple[Organization, Instance]:
-    instance = await uow.instances.get_by_name(instance_name)
-    org_id = path_org or (instance.organization_id if instance else None)
-    organization = await uow.organizations.get(org_id) if org_id else None
-    if organization is None:
-        raise NotFound("unknown organization")
-    if instance is None or instance.organization_id != organization.id:
-        raise NotFound("unknown instance for this organization")
-    return organization, instance
 
 
 def _hmac(secret: bytes, body: bytes) -> bytes:

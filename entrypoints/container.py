@@ -19,11 +19,13 @@ from adapters.evolution.delivery import aiohttp_deliverer
 from adapters.evolution.fake_gateway import FakeEvolutionGateway
 from adapters.evolution.http_gateway import HttpEvolutionGateway
 from adapters.evolution.session import create_client_session
+from adapters.memory.inbox_writer import InMemoryInboxWriter
 from adapters.memory.notifier import InMemoryNotifier
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.observability.log_alerter import LogAlerter
 from adapters.observability.prometheus_telemetry import PrometheusTelemetry
+from adapters.postgres.inbox_writer import AsyncpgInboxWriter
 from adapters.postgres.migrations import migrate
 from adapters.postgres.notifier import AsyncpgNotifier
 from adapters.postgres.pool import close_pool, create_pool
@@ -38,6 +40,7 @@ from application.qr import QrPolicy, QrService
 from application.qr_stream import QrStreamService, StreamPolicy
 from application.quick_create import QuickCreateService
 from application.rollout import RolloutService
+from application.webhook_directory import WebhookDirectory
 from application.webhook_intake import IntakePolicy, WebhookIntakeService
 from application.webhook_processing import ProcessingPolicy, WebhookProcessor
 from entrypoints.heartbeat import Heartbeat
@@ -140,6 +143,11 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Factory(InMemoryUnitOfWork, memory_store, notifier),
         postgres=providers.Factory(AsyncpgUnitOfWork, pg_pool, cipher),
     )
+    inbox_writer = providers.Selector(
+        providers.Callable(_storage, settings),
+        memory=providers.Singleton(InMemoryInboxWriter, memory_store, notifier),
+        postgres=providers.Singleton(AsyncpgInboxWriter, pg_pool, cipher),
+    )
 
     # Driven adapters: Evolution
     evolution = providers.Selector(
@@ -174,8 +182,10 @@ class Container(containers.DeclarativeContainer):
         QuickCreateService, uow.provider, instances, qr, rollout, clock,
         settings.provided.public_base_url,
         providers.Callable(lambda s: s.qr_timeout_ms / 1000, settings))
+    webhook_directory = providers.Singleton(WebhookDirectory, uow.provider, clock)
     webhook_intake = providers.Singleton(
-        WebhookIntakeService, uow.provider, jwt, clock, ids, telemetry,
+        WebhookIntakeService, uow.provider, webhook_directory, inbox_writer, jwt, clock, ids,
+        telemetry,
         providers.Factory(lambda s: IntakePolicy(s.webhook_jwt_leeway_s, s.webhook_rate_per_org,
                                                  s.webhook_dev_bypass), settings))
     webhook_processor = providers.Singleton(

@@ -9,8 +9,7 @@ from contextlib import asynccontextmanager, suppress
 import structlog
 
 from application.errors import ApplicationError
-from application.ports.notifier import FLAGS_TOPIC, Notifier
-from application.webhook_intake import INBOX_TOPIC
+from application.ports.notifier import FLAGS_TOPIC, INBOX_TOPIC, Notifier
 from entrypoints.container import Container
 
 log = structlog.get_logger(__name__)

@@ -67,3 +67,16 @@ class WebhookInbox(ABC):
     @abstractmethod
     async def counts(self) -> dict[InboxStatus, int]:
         """How many events are in each status."""
+
+
+class InboxWriter(ABC):
+    """The intake's way into the inbox: durable admission, shared by concurrent deliveries."""
+
+    @abstractmethod
+    async def admit(self, event: InboxEvent) -> Admission:
+        """Store ``event``, committed before this returns, and wake the workers (``inbox``).
+
+        Idempotent: when (organization, dedupe key) is stored already, nothing is stored and
+        the first event's id comes back with ``duplicate=True``. Concurrent calls may share
+        one transaction (group commit). Raises ``StorageUnavailable``.
+        """

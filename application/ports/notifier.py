@@ -7,6 +7,7 @@ from typing import Any
 
 INSTANCE_TOPIC = "instance:{}"
 FLAGS_TOPIC = "flags"
+INBOX_TOPIC = "inbox"
 
 
 class Notifier(ABC):

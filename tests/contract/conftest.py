@@ -11,8 +11,11 @@ import pytest
 
 from adapters.crypto.cipher import SecretCipher, generate_key
 from adapters.memory import InMemoryNotifier, InMemoryStore, InMemoryUnitOfWork
+from adapters.memory.inbox_writer import InMemoryInboxWriter
 from adapters.postgres import AsyncpgNotifier, AsyncpgUnitOfWork, create_pool
+from adapters.postgres.inbox_writer import AsyncpgInboxWriter
 from adapters.postgres.pool import close_pool
+from application.ports.inbox import InboxWriter
 from application.ports.notifier import Notifier
 from application.ports.unit_of_work import UnitOfWork
 from tests.postgres_fixture import postgres_dsn, postgres_provider
@@ -27,6 +30,7 @@ class Backend:
     name: str
     uow: Callable[[], UnitOfWork]
     notifier: Notifier
+    inbox_writer: InboxWriter
     # One row of a table as stored, to prove what is at rest; None for the in-memory store.
     raw_row: Callable[..., Awaitable[asyncpg.Record | None]] | None = None
 
@@ -54,7 +58,8 @@ async def postgres_backend(postgres_dsn: str) -> AsyncIterator[Backend]:
 async def _backend(kind: str, dsn: str | None) -> AsyncIterator[Backend]:
     if dsn is None:
         store, notifier = InMemoryStore(), InMemoryNotifier()
-        yield Backend(kind, lambda: InMemoryUnitOfWork(store, notifier), notifier)
+        yield Backend(kind, lambda: InMemoryUnitOfWork(store, notifier), notifier,
+                      InMemoryInboxWriter(store, notifier))
         return
     pool = await create_pool(dsn, min_size=1, max_size=5)
     pg_notifier = AsyncpgNotifier(dsn, pool)
@@ -64,7 +69,8 @@ async def _backend(kind: str, dsn: str | None) -> AsyncIterator[Backend]:
         return await pool.fetchrow(sql, *args)
 
     try:
-        yield Backend(kind, lambda: AsyncpgUnitOfWork(pool, CIPHER), pg_notifier, raw_row)
+        yield Backend(kind, lambda: AsyncpgUnitOfWork(pool, CIPHER), pg_notifier,
+                      AsyncpgInboxWriter(pool, CIPHER), raw_row)
     finally:
         await pg_notifier.stop()
         await close_pool(pool)

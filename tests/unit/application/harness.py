@@ -20,6 +20,7 @@ import attrs
 from adapters.evolution.fake_gateway import FakeEvolutionGateway
 from adapters.evolution.simulation import RetryPolicy
 from adapters.memory import InMemoryNotifier, InMemoryStore, InMemoryUnitOfWork
+from adapters.memory.inbox_writer import InMemoryInboxWriter
 from adapters.memory.store import InboxRow
 from adapters.security.jwt_codec import PyJwtCodec
 from adapters.system.clock import SystemClock
@@ -41,6 +42,7 @@ from application.qr import QrPolicy, QrService
 from application.qr_stream import QrStreamService, StreamPolicy
 from application.quick_create import QuickCreateService
 from application.rollout import RolloutService
+from application.webhook_directory import WebhookDirectory
 from application.webhook_intake import IntakePolicy, WebhookDelivery, WebhookIntakeService
 from application.webhook_processing import ProcessingPolicy, WebhookProcessor
 from domain.access import Actor, Role
@@ -108,8 +110,10 @@ class Harness:
         self.deliveries: list[tuple[str, int]] = []  # (url, status) of every webhook sent
         self.delivery_crashes: list[BaseException] = []
         uow = self.uow
-        self.intake = WebhookIntakeService(uow, PyJwtCodec(), self.clock, self.ids,
-                                           self.telemetry, config.intake)
+        self.intake = WebhookIntakeService(
+            uow, WebhookDirectory(uow, self.clock),
+            InMemoryInboxWriter(self.store, self.notifier), PyJwtCodec(), self.clock, self.ids,
+            self.telemetry, config.intake)
         self.evolution = FakeEvolutionGateway(self._deliver,
                                               **(_EVOLUTION_DEFAULTS | config.evolution))
         self.organizations = OrganizationSecrets(uow, self.evolution, self.clock, self.ids,

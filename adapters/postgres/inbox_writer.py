@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+
+from adapters.crypto.cipher import SecretCipher
+from adapters.fanout import encode_signal
+from adapters.postgres.db import translated
+from adapters.postgres.unit_of_work import SIGNAL_CHANNEL
+from application.ports.inbox import Admission, InboxEvent, InboxWriter
+from application.ports.notifier import INBOX_TOPIC
+
+# One statement, one round trip, atomic on its own: the rows, and (only if a row was new) the
+# workers' wake-up. Postgres folds identical notifications of one transaction into one.
+ADMIT = """
+WITH new AS (
+    INSERT INTO webhook_inbox (id, organization_id, instance_name, event, dedupe_key, body,
+        received_at, status, attempts, next_attempt_at)
+    SELECT i, o, n, e, k, b, r, 'pending', 0, r
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[],
+                $7::timestamptz[]) AS batch(i, o, n, e, k, b, r)
+    ON CONFLICT (organization_id, dedupe_key) DO NOTHING
+    RETURNING id
+)
+SELECT id, pg_notify($8, $9) FROM new"""
+FIRST_IDS = """
+SELECT w.organization_id, w.dedupe_key, w.id
+FROM webhook_inbox AS w
+JOIN unnest($1::text[], $2::text[]) AS wanted(o, k)
+  ON w.organization_id = wanted.o AND w.dedupe_key = wanted.k"""
+MAX_BATCH = 500
+
+
+class AsyncpgInboxWriter(InboxWriter):
+    """Group commit: deliveries that arrive while a batch is being written go together in the
+    next one, so a burst costs a few transactions instead of one each. Every caller still
+    waits for its own batch's commit before the webhook is acknowledged."""
+
+    def __init__(self, pool: asyncpg.Pool, cipher: SecretCipher) -> None:
+        self._pool = pool
+        self._cipher = cipher
+        self._pending: list[tuple[InboxEvent, asyncio.Future[Admission]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._signal = encode_signal(INBOX_TOPIC, {})
+
+    async def admit(self, event: InboxEvent) -> Admission:
+        admitted: asyncio.Future[Admission] = asyncio.get_running_loop().create_future()
+        self._pending.append((event, admitted))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="inbox-group-commit")
+        # Shielded: a caller that goes away must not cancel its neighbours' batch.
+        return await asyncio.shield(admitted)
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            try:
+                admissions = await self._write([event for event, _ in batch])
+            except Exception as exc:  # every waiter learns of the failure, none hangs
+                for _, admitted in batch:
+                    if not admitted.done():
+                        admitted.set_exception(exc)
+                continue
+            for (_, admitted), admission in zip(batch, admissions, strict=True):
+                if not admitted.done():
+                    admitted.set_result(admission)
+
+    async def _write(self, events: list[InboxEvent]) -> list[Admission]:
+        with translated():
+            async with self._pool.acquire(timeout=5.0) as conn:
+                rows = await conn.fetch(ADMIT, *self._columns(events), SIGNAL_CHANNEL,
+                                        self._signal)
+                new = {row["id"] for row in rows}
+                firsts = await self._first_ids(conn, [e for e in events if e.id not in new])
+        return [Admission(e.id, False) if e.id in new
+                else Admission(firsts.get((e.organization_id, e.dedupe_key), e.id), True)
+                for e in events]
+
+    async def _first_ids(self, conn: Any, repeats: list[InboxEvent]) -> dict[Any, Any]:
+        if not repeats:
+            return {}
+        rows = await conn.fetch(FIRST_IDS, [e.organization_id for e in repeats],
+                                [e.dedupe_key for e in repeats])
+        return {(row["organization_id"], row["dedupe_key"]): row["id"] for row in rows}
+
+    def _columns(self, events: list[InboxEvent]) -> tuple[list[Any], ...]:
+        return ([e.id for e in events], [e.organization_id for e in events],
+                [e.instance_name for e in events], [e.event for e in events],
+                [e.dedupe_key for e in events],
+                [self._cipher.encrypt_bytes(e.body) for e in events],
+                [e.received_at for e in events])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import datetime, timedelta
+from uuid import UUID
 
 import attrs
 import structlog
@@ -37,6 +38,7 @@ class ProcessingPolicy:
     lease_s: float = 30.0
     backoff_s: float = 0.5
     backoff_max_s: float = 300.0
+    concurrency: int = 8  # events of one batch in flight at once (each holds a connection)
 
 
 class WebhookProcessor:
@@ -54,14 +56,21 @@ class WebhookProcessor:
             events = await uow.inbox.claim(self._policy.batch, self._clock.now(),
                                            timedelta(seconds=self._policy.lease_s))
             await uow.commit()
-        for index, event in enumerate(events):
-            try:
+        finished: set[UUID] = set()
+        slots = asyncio.Semaphore(self._policy.concurrency)
+
+        async def process(event: InboxEvent) -> None:
+            async with slots:
                 await self._process(event)
-            except asyncio.CancelledError:
-                # Stopping: hand back what we claimed but did not finish, instead of letting
-                # it wait out its lease on another worker.
-                await asyncio.shield(self._release(events[index:]))
-                raise
+                finished.add(event.id)
+
+        try:
+            await asyncio.gather(*(process(event) for event in events))
+        except asyncio.CancelledError:
+            # Stopping: hand back what we claimed but did not finish, instead of letting it
+            # wait out its lease on another worker.
+            await asyncio.shield(self._release([e for e in events if e.id not in finished]))
+            raise
         return len(events)
 
     async def _release(self, events: list[InboxEvent]) -> None:
@@ -84,12 +93,14 @@ class WebhookProcessor:
     async def _apply(self, event: InboxEvent) -> str:
         """The event's effect and the inbox's ``done`` commit together: exactly once in effect."""
         envelope = parse_envelope(json.loads(event.body))
+        meaning = interpret(envelope, self._clock.now())
+        # Only a change of the instance itself needs its row locked; messages run side by side.
+        lock = isinstance(meaning, QrUpdated | StateSignalled)
         async with self._uow() as uow:
-            instance = await uow.instances.get_by_name(event.instance_name, lock=True)
+            instance = await uow.instances.get_by_name(event.instance_name, lock=lock)
             if instance is None:
                 outcome = "unknown_instance"
             else:
-                meaning = interpret(envelope, self._clock.now())
                 outcome = await self._effect(uow, instance, meaning, envelope.date_time)
             await uow.inbox.complete(event.id, outcome)
             await uow.commit()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 
 import structlog
@@ -78,7 +78,7 @@ async def _metrics_listener(container: Container) -> web.AppRunner | None:
     return runner
 
 
-def _observer(container: Container):  # type: ignore[no-untyped-def]
+def _observer(container: Container) -> Callable[[web.Request, int, float], None]:
     histogram = container.telemetry().http_seconds
 
     def observe(request: web.Request, status: int, seconds: float) -> None:

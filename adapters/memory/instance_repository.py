@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-import copy
 from uuid import UUID
+
+import attrs
 
 from adapters import keyset
 from adapters.memory.store import InMemoryStore, Journal
@@ -15,31 +16,32 @@ def _key(instance: Instance) -> tuple[object, UUID]:
 
 
 class InMemoryInstanceRepository(InstanceRepository):
-    """``lock`` is accepted and ignored: the unit of work already holds the whole store."""
+    """``lock`` is accepted and ignored: the unit of work already holds the whole store.
+
+    Copies are shallow (``attrs.evolve``): every field of an instance is immutable, so a copy
+    shares nothing a caller could change; names are indexed, never scanned.
+    """
 
     def __init__(self, store: InMemoryStore, journal: Journal) -> None:
         self._rows = store.instances
+        self._names = store.instance_names
         self._journal = journal
 
     async def add(self, instance: Instance) -> None:
         if instance.id in self._rows:
             raise Conflict(f"instance {instance.id} exists")
-        self._check_name(instance)
-        self._journal.put(self._rows, instance.id, copy.deepcopy(instance))
+        self._store(instance)
 
     async def get(self, instance_id: UUID, *, lock: bool = False) -> Instance | None:
         found = self._rows.get(instance_id)
-        return copy.deepcopy(found) if found else None
+        return attrs.evolve(found) if found else None
 
     async def get_by_name(self, evolution_name: str, *, lock: bool = False) -> Instance | None:
-        for instance in self._rows.values():
-            if instance.evolution_name == evolution_name:
-                return copy.deepcopy(instance)
-        return None
+        found = self._named(evolution_name)
+        return attrs.evolve(found) if found else None
 
     async def save(self, instance: Instance) -> None:
-        self._check_name(instance)
-        self._journal.put(self._rows, instance.id, copy.deepcopy(instance))
+        self._store(instance)
 
     async def find(self, query: InstanceQuery) -> Page[Instance]:
         rows = sorted((i for i in self._rows.values() if _matches(i, query)), key=_key)
@@ -47,19 +49,27 @@ class InMemoryInstanceRepository(InstanceRepository):
             after = keyset.decode_uuid(query.cursor)
             rows = [i for i in rows if _key(i) > after]
         page = keyset.page_of(rows, query.limit, lambda i: keyset.encode(i.created_at, i.id))
-        return Page([copy.deepcopy(i) for i in page.items], page.next_cursor)
+        return Page([attrs.evolve(i) for i in page.items], page.next_cursor)
 
     async def count_active(self, organization_id: str) -> int:
         return sum(1 for i in self._rows.values()
                    if i.organization_id == organization_id and i.is_active)
 
     async def all(self) -> list[Instance]:
-        return [copy.deepcopy(i) for i in sorted(self._rows.values(), key=_key)]
+        return [attrs.evolve(i) for i in sorted(self._rows.values(), key=_key)]
 
-    def _check_name(self, instance: Instance) -> None:
-        for other in self._rows.values():
-            if other.evolution_name == instance.evolution_name and other.id != instance.id:
-                raise Conflict(f"evolution name {instance.evolution_name} exists")
+    def _store(self, instance: Instance) -> None:
+        other = self._named(instance.evolution_name)
+        if other is not None and other.id != instance.id:
+            raise Conflict(f"evolution name {instance.evolution_name} exists")
+        self._journal.put(self._rows, instance.id, attrs.evolve(instance))
+        if self._names.get(instance.evolution_name) != instance.id:
+            self._journal.put(self._names, instance.evolution_name, instance.id)
+
+    def _named(self, evolution_name: str) -> Instance | None:
+        instance_id = self._names.get(evolution_name)
+        found = self._rows.get(instance_id) if instance_id else None
+        return found if found is not None and found.evolution_name == evolution_name else None
 
 
 def _matches(instance: Instance, query: InstanceQuery) -> bool:

@@ -44,6 +44,7 @@ class InMemoryStore:
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
         self.instances: dict[UUID, Instance] = {}
+        self.instance_names: dict[str, UUID] = {}
         self.organizations: dict[str, Organization] = {}
         self.audit: dict[UUID, AuditRow] = {}
         self.audit_heads: dict[str, AuditHead] = {}

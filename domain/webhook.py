@@ -20,6 +20,15 @@ REGISTERED_EVENTS = (
     "REMOVE_INSTANCE", "MESSAGES_UPSERT", "MESSAGES_UPDATE", "SEND_MESSAGE",
 )
 _MESSAGE_EVENTS = frozenset({"MESSAGES_UPSERT", "SEND_MESSAGE"})
+# Events that move an instance or show a QR: a clinic is watching its screen for these, so
+# they are processed before any backlog of messages.
+LIFECYCLE_EVENTS = frozenset({"QRCODE_UPDATED", "CONNECTION_UPDATE", "STATUS_INSTANCE",
+                              "LOGOUT_INSTANCE", "REMOVE_INSTANCE"})
+
+
+def processing_order(kind: str, received_at: datetime) -> tuple[bool, datetime]:
+    """Lifecycle events first, then oldest first."""
+    return (kind not in LIFECYCLE_EVENTS, received_at)
 _SUFFIX = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
 
 # Terminal close codes from Baileys' DisconnectReason, named for the clinic's screen.

@@ -9,6 +9,7 @@ import attrs
 from adapters.memory.store import InboxRow, InMemoryStore, Journal
 from application.errors import Conflict
 from application.ports.inbox import Admission, InboxEvent, InboxStatus, WebhookInbox
+from domain.webhook import processing_order
 
 
 class InMemoryWebhookInbox(WebhookInbox):
@@ -29,7 +30,8 @@ class InMemoryWebhookInbox(WebhookInbox):
 
     async def claim(self, limit: int, now: datetime, lease: timedelta) -> list[InboxEvent]:
         due = sorted((r for r in self._rows.values() if _is_due(r, now)),
-                     key=lambda r: (r.event.received_at, r.event.id))[:limit]
+                     key=lambda r: (*processing_order(r.event.event, r.event.received_at),
+                                    r.event.id))[:limit]
         claimed = []
         for row in due:
             event = attrs.evolve(row.event, status=InboxStatus.PROCESSING,

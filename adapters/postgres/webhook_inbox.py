@@ -8,6 +8,7 @@ from uuid import UUID
 from adapters.crypto.cipher import SecretCipher
 from adapters.postgres.db import Db
 from application.ports.inbox import Admission, InboxEvent, InboxStatus, WebhookInbox
+from domain.webhook import LIFECYCLE_EVENTS, processing_order
 
 INSERT = """
 INSERT INTO webhook_inbox (id, organization_id, instance_name, event, dedupe_key, body,
@@ -22,7 +23,7 @@ WITH due AS (
     SELECT id FROM webhook_inbox
     WHERE (status = 'pending' AND next_attempt_at <= $1)
        OR (status = 'processing' AND locked_until <= $1)
-    ORDER BY received_at, id
+    ORDER BY (event <> ALL($4::text[])), received_at, id
     LIMIT $2
     FOR UPDATE SKIP LOCKED
 )
@@ -58,9 +59,9 @@ class AsyncpgWebhookInbox(WebhookInbox):
         return Admission(first, duplicate=True)
 
     async def claim(self, limit: int, now: datetime, lease: timedelta) -> list[InboxEvent]:
-        rows = await self._db.fetch(CLAIM, now, limit, now + lease)
+        rows = await self._db.fetch(CLAIM, now, limit, now + lease, sorted(LIFECYCLE_EVENTS))
         events = [_to_entity(row, self._cipher) for row in rows]
-        return sorted(events, key=lambda e: (e.received_at, e.id))
+        return sorted(events, key=lambda e: (*processing_order(e.event, e.received_at), e.id))
 
     async def complete(self, event_id: UUID, outcome: str) -> None:
         await self._db.execute(COMPLETE, event_id, outcome)

@@ -46,7 +46,8 @@ class WebhookInbox(ABC):
 
     @abstractmethod
     async def claim(self, limit: int, now: datetime, lease: timedelta) -> list[InboxEvent]:
-        """Take up to ``limit`` due events for processing and count the attempt.
+        """Take up to ``limit`` due events for processing and count the attempt: lifecycle
+        events (``domain.webhook.LIFECYCLE_EVENTS``) first, then oldest first.
 
         Two workers never claim the same event while its lease runs; an event whose worker
         died becomes claimable again when the lease ends.

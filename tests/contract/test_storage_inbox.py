@@ -103,3 +103,13 @@ async def test_reusing_an_event_id_for_another_key_is_a_conflict(backend):
     async with backend.uow() as uow:
         with pytest.raises(Conflict):
             await uow.inbox.add(attrs.evolve(event, dedupe_key="id:other"))
+
+
+async def test_lifecycle_events_are_claimed_before_an_older_backlog_of_messages(backend):
+    org = org_id()
+    messages = [attrs.evolve(an_event(org, at=T0 - timedelta(seconds=10 - s)),
+                             event="MESSAGES_UPSERT") for s in range(3)]
+    qr = attrs.evolve(an_event(org, at=T0), event="QRCODE_UPDATED")
+    await _add(backend, *messages, qr)
+    claimed = await _claim(backend, now=T0, limit=2)
+    assert [e.id for e in claimed] == [qr.id, messages[0].id]

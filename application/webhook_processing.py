@@ -49,6 +49,7 @@ class WebhookProcessor:
         self._telemetry = telemetry
         self._alerter = alerter
         self._policy = policy
+        self._instance_ids: dict[str, UUID] = {}
 
     async def process_due(self) -> int:
         """Claim a batch of due events and process each; returns how many were claimed."""
@@ -94,39 +95,52 @@ class WebhookProcessor:
         """The event's effect and the inbox's ``done`` commit together: exactly once in effect."""
         envelope = parse_envelope(json.loads(event.body))
         meaning = interpret(envelope, self._clock.now())
-        # Only a change of the instance itself needs its row locked; messages run side by side.
-        lock = isinstance(meaning, QrUpdated | StateSignalled)
         async with self._uow() as uow:
-            instance = await uow.instances.get_by_name(event.instance_name, lock=lock)
-            if instance is None:
-                outcome = "unknown_instance"
+            if isinstance(meaning, QrUpdated | StateSignalled):
+                # A change of the instance itself: its row is locked until commit.
+                instance = await uow.instances.get_by_name(event.instance_name, lock=True)
+                outcome = "unknown_instance" if instance is None else await self._change(
+                    uow, instance, meaning, envelope.date_time)
             else:
-                outcome = await self._effect(uow, instance, meaning, envelope.date_time)
+                instance_id = await self._instance_id(uow, event.instance_name)
+                outcome = "unknown_instance" if instance_id is None else await self._record(
+                    uow, instance_id, meaning)
             await uow.inbox.complete(event.id, outcome)
             await uow.commit()
         return outcome
 
-    async def _effect(self, uow: UnitOfWork, instance: Instance, meaning: DomainEvent,
-                      evolution_time: datetime | None) -> str:
-        now = self._clock.now()
+    async def _change(self, uow: UnitOfWork, instance: Instance,
+                      meaning: QrUpdated | StateSignalled, evolution_time: datetime | None) -> str:
         if isinstance(meaning, QrUpdated):
-            at = meaning.qr.issued_at
-            transition = await show_qr(uow, instance, meaning.qr, EVOLUTION_ACTOR, at,
-                                       evolution_time)
+            transition = await show_qr(uow, instance, meaning.qr, EVOLUTION_ACTOR,
+                                       meaning.qr.issued_at, evolution_time)
             return str(transition.outcome)
-        if isinstance(meaning, StateSignalled):
-            transition = await move(uow, instance, meaning.signal, EVOLUTION_ACTOR, now)
-            if transition.outcome is Outcome.ILLEGAL:
-                log.info("transition_ignored", instance_id=str(instance.id),
-                         current=str(transition.current), target=str(meaning.signal.target))
-            return str(transition.outcome)
+        transition = await move(uow, instance, meaning.signal, EVOLUTION_ACTOR, self._clock.now())
+        if transition.outcome is Outcome.ILLEGAL:
+            log.info("transition_ignored", instance_id=str(instance.id),
+                     current=str(transition.current), target=str(meaning.signal.target))
+        return str(transition.outcome)
+
+    async def _record(self, uow: UnitOfWork, instance_id: UUID, meaning: DomainEvent) -> str:
         if isinstance(meaning, MessageReceived):
-            new = await uow.messages.upsert(instance.id, meaning.message)
+            new = await uow.messages.upsert(instance_id, meaning.message)
             return "stored" if new else "duplicate"
         if isinstance(meaning, MessageStatusChanged):
-            known = await uow.messages.set_status(instance.id, meaning.message_id, meaning.status)
+            known = await uow.messages.set_status(instance_id, meaning.message_id, meaning.status)
             return "updated" if known else "unknown_message"
         return "unhandled"
+
+    async def _instance_id(self, uow: UnitOfWork, name: str) -> UUID | None:
+        # Ids never change and names are unique, so a found name may be remembered for good;
+        # messages then cost no instance read at all.
+        if name not in self._instance_ids:
+            instance = await uow.instances.get_by_name(name)
+            if instance is None:
+                return None
+            if len(self._instance_ids) >= 100_000:
+                self._instance_ids.clear()
+            self._instance_ids[name] = instance.id
+        return self._instance_ids[name]
 
     async def _failed(self, event: InboxEvent, exc: Exception) -> None:
         error = f"{type(exc).__name__}: {str(exc)[:200]}"

@@ -217,6 +217,9 @@ async def running(container: Container) -> AsyncIterator[Container]:
             yield container
         finally:
             await container.instances().background.close()
+            writer = container.inbox_writer()
+            if isinstance(writer, AsyncpgInboxWriter):
+                await writer.close()
 
 
 def _gauges(container: Container) -> None:

@@ -68,9 +68,11 @@ async def _backend(kind: str, dsn: str | None) -> AsyncIterator[Backend]:
     async def raw_row(sql: str, *args: Any) -> asyncpg.Record | None:
         return await pool.fetchrow(sql, *args)
 
+    writer = AsyncpgInboxWriter(pool, CIPHER)
     try:
-        yield Backend(kind, lambda: AsyncpgUnitOfWork(pool, CIPHER), pg_notifier,
-                      AsyncpgInboxWriter(pool, CIPHER), raw_row)
+        yield Backend(kind, lambda: AsyncpgUnitOfWork(pool, CIPHER), pg_notifier, writer,
+                      raw_row)
     finally:
+        await writer.close()
         await pg_notifier.stop()
         await close_pool(pool)

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from application.errors import StorageUnavailable
 from application.ports.inbox import InboxStatus
 from application.ports.notifier import INBOX_TOPIC
 from tests.storage_builders import an_event
@@ -63,3 +64,20 @@ async def test_a_new_event_wakes_the_workers_and_a_duplicate_does_not(backend):
         with pytest.raises(TimeoutError):
             async with asyncio.timeout(0.3):
                 await anext(signals)
+
+
+@pytest.mark.integration
+async def test_the_writer_recovers_after_its_connection_is_cut(postgres_backend):
+    """A connection lost between batches fails one batch at most, never all later ones."""
+    writer = postgres_backend.inbox_writer
+    await writer.admit(an_event())
+    await postgres_backend.raw_row("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                   "WHERE datname = current_database() AND pid <> "
+                                   "pg_backend_pid() AND query LIKE '%unnest%'")
+    outcomes = []
+    for _ in range(2):
+        try:
+            outcomes.append((await writer.admit(an_event())).duplicate)
+        except StorageUnavailable:
+            outcomes.append("unavailable")
+    assert outcomes[-1] is False

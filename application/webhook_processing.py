@@ -18,6 +18,7 @@ from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from domain.access import EVOLUTION_ACTOR
 from domain.instance import Instance, Outcome
 from domain.webhook import (
+    LIFECYCLE_EVENTS,
     DomainEvent,
     MessageReceived,
     MessageStatusChanged,
@@ -65,8 +66,17 @@ class WebhookProcessor:
                 await self._process(event)
                 finished.add(event.id)
 
+        async def process_together(batch: list[InboxEvent]) -> None:
+            if batch and await self._process_together(batch):
+                finished.update(e.id for e in batch)
+            else:  # one bad event must not hold back the others: each goes on its own
+                await asyncio.gather(*(process(event) for event in batch))
+
+        # Messages change no instance: they are applied in one transaction together.
+        together = [e for e in events if e.event not in LIFECYCLE_EVENTS]
+        alone = [e for e in events if e.event in LIFECYCLE_EVENTS]
         try:
-            await asyncio.gather(*(process(event) for event in events))
+            await asyncio.gather(process_together(together), *(process(e) for e in alone))
         except asyncio.CancelledError:
             # Stopping: hand back what we claimed but did not finish, instead of letting it
             # wait out its lease on another worker.
@@ -79,6 +89,29 @@ class WebhookProcessor:
             for event in events:
                 await uow.inbox.retry_later(event.id, "released at shutdown", self._clock.now())
             await uow.commit()
+
+    async def _process_together(self, events: list[InboxEvent]) -> bool:
+        """All events' effects and ``done`` marks in one transaction; False if any failed."""
+        started = self._clock.monotonic()
+        try:
+            async with asyncio.timeout(self._policy.timeout_s), self._uow() as uow:
+                outcomes = [await self._apply_in(uow, event) for event in events]
+                await uow.commit()
+        except Exception as exc:
+            log.info("batch_fell_back", events=len(events), error=type(exc).__name__)
+            return False
+        share = (self._clock.monotonic() - started) / len(events)
+        for event, outcome in zip(events, outcomes, strict=True):
+            self._telemetry.webhook_processed(event.event, outcome, share)
+        return True
+
+    async def _apply_in(self, uow: UnitOfWork, event: InboxEvent) -> str:
+        meaning = interpret(parse_envelope(json.loads(event.body)), self._clock.now())
+        instance_id = await self._instance_id(uow, event.instance_name)
+        outcome = "unknown_instance" if instance_id is None else await self._record(
+            uow, instance_id, meaning)
+        await uow.inbox.complete(event.id, outcome)
+        return outcome
 
     async def _process(self, event: InboxEvent) -> None:
         started = self._clock.monotonic()

@@ -55,6 +55,9 @@ class PrometheusTelemetry(Telemetry):
     def error(self, kind: str) -> None:
         self.errors.labels(kind).inc()
 
+    def legacy_route_used(self, route: str, organization_id: str) -> None:
+        self.legacy_calls.labels(route, organization_id).inc()
+
     # Evolution adapter observer hooks
     def request_finished(self, endpoint: str, outcome: str, seconds: float) -> None:
         self.evolution_seconds.labels(endpoint, outcome).observe(seconds)

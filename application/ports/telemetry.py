@@ -22,6 +22,10 @@ class Telemetry(ABC):
     def error(self, kind: str) -> None:
         """One failure of the kind named."""
 
+    @abstractmethod
+    def legacy_route_used(self, route: str, organization_id: str) -> None:
+        """A deprecated route was called: the sunset is safe once this stays at zero."""
+
 
 class Alerter(ABC):
     @abstractmethod

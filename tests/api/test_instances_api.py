@@ -262,3 +262,13 @@ async def test_evolution_down_makes_connect_503_with_retry_after(service: Servic
                                          headers=service.auth())
     assert response.status == 503
     assert int(response.headers["Retry-After"]) >= 1
+
+
+async def test_legacy_route_use_is_counted_per_organization(service: Service) -> None:
+    created = await service.quick_create("clinic-legacy", wait_for_qr=True)
+    instance_id = created["instance"]["id"]
+    await service.client.post(f"/api/whatsapp/instances/{instance_id}/connect",
+                              headers=service.auth("tenant_admin", "clinic-legacy"))
+    metrics = await (await service.client.get("/metrics", headers=service.auth("system"))).text()
+    assert ('wachannel_legacy_route_calls_total{organization_id="clinic-legacy",'
+            'route="connect"} 1.0') in metrics

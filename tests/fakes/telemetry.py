@@ -18,6 +18,7 @@ class RecordingTelemetry(Telemetry):
         self.processed: list[tuple[str, str, float]] = []  # (event, outcome, seconds)
         self.received: list[tuple[str, str]] = []  # (event, outcome)
         self.errors: Counter[str] = Counter()
+        self.legacy_calls: Counter[tuple[str, str]] = Counter()
 
     def qr_generated(self, seconds: float) -> None:
         self.qr_seconds.append(seconds)
@@ -30,6 +31,9 @@ class RecordingTelemetry(Telemetry):
 
     def error(self, kind: str) -> None:
         self.errors[kind] += 1
+
+    def legacy_route_used(self, route: str, organization_id: str) -> None:
+        self.legacy_calls[(route, organization_id)] += 1
 
 
 class RecordingAlerter(Alerter):

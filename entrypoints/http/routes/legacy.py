@@ -23,7 +23,7 @@ def deprecation_headers(request: web.Request) -> dict[str, str]:
 
 
 def _count(request: web.Request, route: str, organization_id: str) -> None:
-    services(request).telemetry().legacy_calls.labels(route, organization_id).inc()
+    services(request).telemetry().legacy_route_used(route, organization_id)
 
 
 @routes.route("*", "/api/whatsapp/instances/{id}/connect")

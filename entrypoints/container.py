@@ -39,11 +39,11 @@ from application.organizations import OrganizationSecrets
 from application.qr import QrPolicy, QrService
 from application.qr_stream import QrStreamService, StreamPolicy
 from application.quick_create import QuickCreateService
+from application.readiness import ReadinessService
 from application.rollout import RolloutService
 from application.webhook_directory import WebhookDirectory
 from application.webhook_intake import IntakePolicy, WebhookIntakeService
 from application.webhook_processing import ProcessingPolicy, WebhookProcessor
-from entrypoints.heartbeat import Heartbeat
 from entrypoints.settings import Settings
 
 
@@ -107,12 +107,6 @@ def _evolution_config(settings: Settings) -> EvolutionHttpConfig:
                                breaker_open_s=settings.evolution_breaker_open_s)
 
 
-async def _storage_check(uow: Any) -> None:
-    """Readiness: one round trip to the store."""
-    async with uow() as unit:
-        await unit.flags.get("radical_solution")
-
-
 def _storage(settings: Settings) -> str:
     return "memory" if settings.embedded else "postgres"
 
@@ -126,7 +120,6 @@ class Container(containers.DeclarativeContainer):
     jwt = providers.Singleton(PyJwtCodec)
     telemetry = providers.Singleton(PrometheusTelemetry)
     alerter = providers.Singleton(LogAlerter, cooldown_s=settings.provided.alert_cooldown_s)
-    heartbeat = providers.Singleton(Heartbeat)
     flagged_path = providers.Singleton(OutcomeWindow)
 
     # Driven adapters: storage
@@ -194,7 +187,7 @@ class Container(containers.DeclarativeContainer):
                                                      s.webhook_max_attempts), settings))
     audit = providers.Singleton(AuditService, uow.provider)
 
-    storage_check = providers.Callable(lambda uow: _storage_check(uow), uow.provider)
+    readiness = providers.Singleton(ReadinessService, uow.provider, evolution, clock)
 
 
 @asynccontextmanager

@@ -19,11 +19,11 @@ IDLE_POLL_S = 0.5  # also catches retries that came due, and signals lost while 
 async def process_webhooks(container: Container) -> None:
     """Run until cancelled: drain due inbox events, then sleep until woken or polled."""
     processor = container.webhook_processor()
-    heartbeat = container.heartbeat()
+    readiness = container.readiness()
     wake = asyncio.Event()
     async with _on_signal(container.notifier(), INBOX_TOPIC, wake.set):
         while True:
-            heartbeat.beat()
+            readiness.beat()
             try:
                 claimed = await processor.process_due()
             except ApplicationError as exc:

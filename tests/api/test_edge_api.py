@@ -138,3 +138,14 @@ async def test_metrics_port_serves_metrics_without_a_token(http: ClientSession) 
             assert "wachannel_qr_streams_open" in await response.text()
         guarded = await running.client.get("/metrics")
         assert guarded.status == 401
+
+
+async def test_readiness_is_503_naming_the_failing_check_when_evolution_is_down(
+        service: Service) -> None:
+    service.container.evolution().down = True
+    response = await service.client.get("/api/health/ready")
+    body = await response.json(content_type=None)
+    assert response.status == 503
+    assert body["status"] == "fail"
+    assert body["checks"]["evolution"]["status"] == "fail"
+    assert body["checks"]["storage"]["status"] == "pass"

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from application.errors import ApplicationError
 from entrypoints.http.auth import OPERATORS, authenticate
 from entrypoints.http.keys import services
 from entrypoints.http.openapi import openapi_document
@@ -25,24 +21,9 @@ async def health(request: web.Request) -> web.Response:
 @routes.get("/api/health/ready")
 async def ready(request: web.Request) -> web.Response:
     """Each dependency with its status and latency; 503 when a required one fails."""
-    c = services(request)
-    checks = {"storage": await _timed(c.storage_check()),
-              "evolution": await _timed(c.evolution().check()),
-              "worker": c.heartbeat().check()}
-    failed = any(v["status"] == "fail" and v.get("required", True) for v in checks.values())
-    body = {"status": "fail" if failed else "pass", "checks": checks}
-    return web.json_response(body, status=503 if failed else 200, content_type=HEALTH_JSON)
-
-
-async def _timed(awaitable: Any) -> dict[str, Any]:
-    started = time.perf_counter()
-    try:
-        await awaitable
-        status, detail = "pass", None
-    except ApplicationError as exc:
-        status, detail = "fail", type(exc).__name__
-    result = {"status": status, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
-    return result | ({"detail": detail} if detail else {})
+    body = await services(request).readiness().check()
+    status = 503 if body["status"] == "fail" else 200
+    return web.json_response(body, status=status, content_type=HEALTH_JSON)
 
 
 @routes.get("/metrics")

@@ -23,7 +23,6 @@ class AuditAction(enum.StrEnum):
     INSTANCE_RESTARTED = "instance_restarted"
     INSTANCE_LOGGED_OUT = "instance_logged_out"
     INSTANCE_DELETED = "instance_deleted"
-    INSTANCE_STATE_CHANGED = "instance_state_changed"
     FLAG_CHANGED = "flag_changed"
     WEBHOOK_REJECTED = "webhook_rejected"
     SECRET_ROTATED = "secret_rotated"  # noqa: S105 (an action name, not a secret)

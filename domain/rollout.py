@@ -89,9 +89,6 @@ class Flag:
             point -= variant.weight
         return self.variants[-1].name
 
-    def killed(self, at: datetime, by: str) -> Flag:
-        return attrs.evolve(self, enabled=False, updated_at=at, updated_by=by)
-
     def switched(self, enabled: bool, at: datetime, by: str) -> Flag:
         return attrs.evolve(self, enabled=enabled, updated_at=at, updated_by=by)
 

@@ -69,8 +69,8 @@ async def test_flags_are_created_replaced_and_listed_by_name(backend):
         assert await uow.flags.get("zeta") is None
         await uow.flags.save(initial_flag(10, T0))
         await uow.flags.save(flag)
-        await uow.flags.save(flag.killed(T0, "admin-2"))
+        await uow.flags.save(flag.switched(False, T0, "admin-2"))
         await uow.commit()
     async with backend.uow() as uow:
-        assert await uow.flags.get("zeta") == flag.killed(T0, "admin-2")
+        assert await uow.flags.get("zeta") == flag.switched(False, T0, "admin-2")
         assert [f.name for f in await uow.flags.all()] == ["radical_solution", "zeta"]

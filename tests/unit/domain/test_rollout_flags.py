@@ -160,7 +160,7 @@ def test_kill_switch_turns_off_but_keeps_the_cohort_for_re_enabling() -> None:
     running = flag(25, allow_orgs=frozenset({"org-1"}))
     cohort = enabled_orgs(running)
 
-    killed = running.killed(AT, "admin-1")
+    killed = running.switched(False, AT, "admin-1")
 
     assert not killed.enabled
     assert (killed.percentage, killed.allow_orgs) == (25, frozenset({"org-1"}))

@@ -25,6 +25,7 @@ class InMemoryInstanceRepository(InstanceRepository):
     def __init__(self, store: InMemoryStore, journal: Journal) -> None:
         self._rows = store.instances
         self._names = store.instance_names
+        self._of = store.instances_of
         self._journal = journal
 
     async def add(self, instance: Instance) -> None:
@@ -44,7 +45,8 @@ class InMemoryInstanceRepository(InstanceRepository):
         self._store(instance)
 
     async def find(self, query: InstanceQuery) -> Page[Instance]:
-        rows = sorted((i for i in self._rows.values() if _matches(i, query)), key=_key)
+        rows = sorted((i for i in self._candidates(query.organization_id)
+                       if _matches(i, query)), key=_key)
         if query.cursor:
             after = keyset.decode_uuid(query.cursor)
             rows = [i for i in rows if _key(i) > after]
@@ -52,8 +54,7 @@ class InMemoryInstanceRepository(InstanceRepository):
         return Page([attrs.evolve(i) for i in page.items], page.next_cursor)
 
     async def count_active(self, organization_id: str) -> int:
-        return sum(1 for i in self._rows.values()
-                   if i.organization_id == organization_id and i.is_active)
+        return sum(1 for i in self._candidates(organization_id) if i.is_active)
 
     async def all(self) -> list[Instance]:
         return [attrs.evolve(i) for i in sorted(self._rows.values(), key=_key)]
@@ -63,8 +64,14 @@ class InMemoryInstanceRepository(InstanceRepository):
         if other is not None and other.id != instance.id:
             raise Conflict(f"evolution name {instance.evolution_name} exists")
         self._journal.put(self._rows, instance.id, attrs.evolve(instance))
+        self._journal.put(self._of.setdefault(instance.organization_id, {}), instance.id, None)
         if self._names.get(instance.evolution_name) != instance.id:
             self._journal.put(self._names, instance.evolution_name, instance.id)
+
+    def _candidates(self, organization_id: str | None) -> list[Instance]:
+        if organization_id is None:
+            return list(self._rows.values())
+        return [self._rows[i] for i in self._of.get(organization_id, ())]
 
     def _named(self, evolution_name: str) -> Instance | None:
         instance_id = self._names.get(evolution_name)

@@ -45,6 +45,9 @@ class InMemoryStore:
         self.lock = asyncio.Lock()
         self.instances: dict[UUID, Instance] = {}
         self.instance_names: dict[str, UUID] = {}
+        # Indexes, so that no request scans a table that only grows (ids as dict keys: ordered).
+        self.instances_of: dict[str, dict[UUID, None]] = {}
+        self.inbox_open: dict[UUID, None] = {}  # pending or processing: what claim looks at
         self.organizations: dict[str, Organization] = {}
         self.audit: dict[UUID, AuditRow] = {}
         self.audit_heads: dict[str, AuditHead] = {}
@@ -68,6 +71,11 @@ class Journal:
         else:
             self._undo.append(lambda: table.pop(key, None))
         table[key] = value
+
+    def discard(self, table: MutableMapping[Any, Any], key: Hashable) -> None:
+        if key in table:
+            old = table.pop(key)
+            self._undo.append(lambda: table.__setitem__(key, old))
 
     def rollback(self) -> None:
         while self._undo:

@@ -16,6 +16,7 @@ class InMemoryWebhookInbox(WebhookInbox):
     def __init__(self, store: InMemoryStore, journal: Journal) -> None:
         self._rows = store.inbox
         self._keys = store.inbox_keys
+        self._open = store.inbox_open
         self._journal = journal
 
     async def add(self, event: InboxEvent) -> Admission:
@@ -26,10 +27,11 @@ class InMemoryWebhookInbox(WebhookInbox):
             raise Conflict(f"inbox event {event.id} exists")  # as the Postgres primary key
         self._journal.put(self._rows, event.id, InboxRow(event, event.received_at))
         self._journal.put(self._keys, (event.organization_id, event.dedupe_key), event.id)
+        self._journal.put(self._open, event.id, None)
         return Admission(event.id, duplicate=False)
 
     async def claim(self, limit: int, now: datetime, lease: timedelta) -> list[InboxEvent]:
-        due = sorted((r for r in self._rows.values() if _is_due(r, now)),
+        due = sorted((r for r in map(self._rows.__getitem__, self._open) if _is_due(r, now)),
                      key=lambda r: (*processing_order(r.event.event, r.event.received_at),
                                     r.event.id))[:limit]
         claimed = []
@@ -63,6 +65,10 @@ class InMemoryWebhookInbox(WebhookInbox):
         event = attrs.evolve(row.event, status=status)
         self._journal.put(self._rows, event_id,
                           attrs.evolve(row, event=event, locked_until=None, **changes))
+        if status in (InboxStatus.PENDING, InboxStatus.PROCESSING):
+            self._journal.put(self._open, event_id, None)
+        else:
+            self._journal.discard(self._open, event_id)
 
 
 def _is_due(row: InboxRow, now: datetime) -> bool:

@@ -97,6 +97,17 @@ async def test_a_rolled_back_claim_leaves_the_event_claimable(backend):
     assert claimed.attempts == 1
 
 
+async def test_a_rolled_back_completion_or_admission_changes_nothing(backend):
+    event, undone = an_event(), an_event()
+    await _add(backend, event)
+    await _claim(backend)
+    async with backend.uow() as uow:
+        await uow.inbox.complete(event.id, "applied")
+        await uow.inbox.add(undone)
+    (again,) = await _claim(backend, now=T0 + LEASE)  # still open, the other never stored
+    assert (again.id, again.attempts) == (event.id, 2)
+
+
 async def test_reusing_an_event_id_for_another_key_is_a_conflict(backend):
     event = an_event()
     await _add(backend, event)

@@ -121,6 +121,16 @@ async def test_count_active_ignores_failed_deleted_and_other_organizations(backe
         assert await uow.instances.count_active(org) == 2
 
 
+async def test_a_rolled_back_add_is_neither_counted_nor_found(backend):
+    org = org_id()
+    await _add(backend, an_instance(org))
+    async with backend.uow() as uow:
+        await uow.instances.add(an_instance(org))
+    async with backend.uow() as uow:
+        assert await uow.instances.count_active(org) == 1
+    assert len((await _find(backend, organization_id=org)).items) == 1
+
+
 async def test_all_returns_every_instance(backend):
     instances = [an_instance(), an_instance()]
     await _add(backend, *instances)

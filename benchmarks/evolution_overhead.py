@@ -1,16 +1,22 @@
 """What the service adds to Evolution's own latency, for quick-create and connect.
 
-Three processes: the fake Evolution HTTP server (tests/fakes/evolution_server.py), one
+Four processes: the fake Evolution HTTP server (tests/fakes/evolution_server.py), one
 `wachannel serve` with EVOLUTION_ADAPTER=http pointed at it (in-memory store,
-EVOLUTION_CACHE_TTL_S=0 so every connect goes to Evolution), and this load client. The fake
+EVOLUTION_CACHE_TTL_S=0 so every connect goes to Evolution), the floor (_bare_proxy_app.py: the
+thinnest aiohttp service causing the same Evolution traffic, doing nothing else), and this load
+client. The fake
 runs at a small time scale (first QR 1.5 ms, connect's fixed wait 2 ms, QR refresh kept at
 45 s) so fixed waits do not dominate.
 
 Side by side in the same run, for 1, 10 and 100 concurrent clients:
   baseline: the client calls the fake directly (POST /instance/create with the same body shape
             the service sends; GET /instance/connect/{name} on the same instances);
+  floor:    the same two calls through the bare proxy (with its background connect and the
+            webhooks that causes, as the service);
   service:  POST .../quick-create and POST .../{id}/connect through the service.
-Overhead = service percentile - baseline percentile. Target: p95 overhead < 10 ms.
+Overhead = service percentile - baseline percentile. Target: p95 overhead < 10 ms. The floor's
+own overhead is what any aiohttp service adds on this machine before doing any work of its own;
+service minus floor is what wachannel's code adds.
 
     .venv/bin/python benchmarks/evolution_overhead.py [--requests 600] [--pool-size N]
 """
@@ -55,6 +61,8 @@ class Calls:
         self.evolution = evolution
         self.auth = c.bearer("admin")
         self.created: list[dict[str, Any]] = []  # instances the service created
+        self.proxied: list[str] = []  # and the floor
+        self.floor = ""
         self._n = itertools.count()
 
     async def direct_create(self, _: int) -> None:
@@ -73,6 +81,20 @@ class Calls:
         async with self.s.post(self.service + API + "/quick-create", headers=self.auth,
                                json={"organization_id": f"bench-evo-{n // PER_ORG}"}) as r:
             self.created.append((await _expect(r, 201))["instance"])
+
+    async def floor_create(self, _: int) -> None:
+        n = next(self._n)
+        async with self.s.post(self.floor + "/quick-create",
+                               json={"organization_id": f"bench-floor-{n // PER_ORG}"}) as r:
+            self.proxied.append((await _expect(r, 201))["instance"]["evolution_name"])
+
+    def floor_connect(self, worker_of: Any) -> Any:
+        async def call(i: int) -> None:
+            async with self.s.post(f"{self.floor}/connect/{self.proxied[worker_of(i)]}") as r:
+                body = await _expect(r, 200)
+                if not (body.get("qr") or {}).get("code"):
+                    raise RuntimeError(f"floor connect without a QR: {body}")
+        return call
 
     def direct_connect(self, worker_of: Any) -> Any:
         async def call(i: int) -> None:
@@ -93,6 +115,17 @@ class Calls:
         return call
 
 
+async def _measured(call: Any, pid: int, total: int, conc: int) -> dict[str, Any]:
+    """A closed loop, with the CPU the process spent per call (including the background
+    connect and webhooks a quick-create causes, given half a second to finish)."""
+    cpu = c.cpu_seconds(pid)
+    result = await c.closed_loop(call, total, conc)
+    await asyncio.sleep(0.5)
+    result["cpu_ms_per_call"] = (c.cpu_seconds(pid) - cpu) * 1000 / max(
+        1, len(result["latencies"]))
+    return result
+
+
 async def _expect(r: Any, status: int) -> Any:
     body = await r.json(content_type=None)
     if r.status != status:
@@ -105,7 +138,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     fake = c.python_script("fake-evolution", "_fake_evolution.py",
                            ["--time-scale", str(args.time_scale), "--latency-ms",
                             str(args.latency_ms), "--qr-refresh-s", "45"], c.clean_env())
-    server = None
+    server = floor = None
     try:
         evolution = await c.wait_line(fake, "READY ")
         port = c.free_port()
@@ -115,27 +148,34 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.pool_size:
             env["EVOLUTION_POOL_SIZE"] = str(args.pool_size)
         server = c.start_service("serve", port, **env)
+        floor_port = c.free_port()
+        floor = c.python_script("floor", "_bare_proxy_app.py",
+                                ["--port", str(floor_port), "--evolution", evolution,
+                                 "--apikey", GLOBAL_KEY], c.clean_env())
         await c.wait_http(server, service + "/api/health")
+        await c.wait_http(floor, f"http://{c.LOOPBACK}:{floor_port}/health")
         cells: dict[str, Any] = {}
         async with c.client_session(limit=0) as session:
             calls = Calls(session, service, evolution)
-            await c.closed_loop(calls.service_create, max(levels), min(10, max(levels)))  # warm-up
+            calls.floor = f"http://{c.LOOPBACK}:{floor_port}"
+            for warm_up in (calls.service_create, calls.floor_create):
+                await c.closed_loop(warm_up, max(levels), min(10, max(levels)))
             await c.closed_loop(calls.direct_create, 20, 1)
             for conc in levels:
                 def worker_of(i: int, conc: int = conc) -> int:
                     return i % conc  # each concurrent client keeps to its own instance
-                pairs = {"quick_create": (calls.direct_create, calls.service_create),
-                         "connect": (calls.direct_connect(worker_of),
-                                     calls.service_connect(worker_of))}
-                for op, (direct, via_service) in pairs.items():
-                    await c.closed_loop(via_service, 2 * conc, conc)  # warm-up
+                triples = {"quick_create": (calls.direct_create, calls.floor_create,
+                                            calls.service_create),
+                           "connect": (calls.direct_connect(worker_of),
+                                       calls.floor_connect(worker_of),
+                                       calls.service_connect(worker_of))}
+                for op, (direct, via_floor, via_service) in triples.items():
+                    for warm_up in (via_service, via_floor):
+                        await c.closed_loop(warm_up, 2 * conc, conc)
                     base = await c.closed_loop(direct, args.requests, conc)
-                    cpu = c.cpu_seconds(server.pid)
-                    svc = await c.closed_loop(via_service, args.requests, conc)
-                    await asyncio.sleep(0.5)  # the webhooks a quick-create causes, processed
-                    svc["cpu_ms_per_call"] = (c.cpu_seconds(server.pid) - cpu) * 1000 / max(
-                        1, len(svc["latencies"]))
-                    cells[f"{op}@{conc}"] = {"baseline": base, "service": svc}
+                    flr = await _measured(via_floor, floor.pid, args.requests, conc)
+                    svc = await _measured(via_service, server.pid, args.requests, conc)
+                    cells[f"{op}@{conc}"] = {"baseline": base, "floor": flr, "service": svc}
             if args.profile:  # 5 s more of the busiest service cell, sampled
                 top = max(levels)
                 spy = c.profiler(server.pid, 5, "evolution_overhead-serve")
@@ -144,8 +184,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 if spy is not None:
                     spy.wait()
     finally:
-        if server is not None:
-            server.stop()
+        for process in (server, floor):
+            if process is not None:
+                process.stop()
         fake.stop()
     return report(args, cells)
 
@@ -154,24 +195,29 @@ def report(args: argparse.Namespace, cells: dict[str, Any]) -> dict[str, Any]:
     rows, out, worst = [], {}, 0.0
     for key, cell in cells.items():
         op, conc = key.split("@")
-        base = c.summary(cell["baseline"]["latencies"])
-        svc = c.summary(cell["service"]["latencies"])
+        base, flr, svc = (c.summary(cell[k]["latencies"])
+                          for k in ("baseline", "floor", "service"))
         over = {q: svc[q] - base[q] for q in ("p50", "p95", "p99")}
+        floor_over = {q: flr[q] - base[q] for q in ("p50", "p95", "p99")}
         worst = max(worst, over["p95"])
-        errors = len(cell["baseline"]["errors"]) + len(cell["service"]["errors"])
-        out[key] = {"baseline": base, "service": svc, "overhead_ms": over,
+        failures = [e for k in ("baseline", "floor", "service") for e in cell[k]["errors"]]
+        out[key] = {"baseline": base, "floor": flr, "service": svc, "overhead_ms": over,
+                    "floor_overhead_ms": floor_over,
                     "ratio": {q: c.ratio(svc[q], base[q]) for q in ("p50", "p95", "p99")},
                     "baseline_rate": cell["baseline"]["rate"],
-                    "service_rate": cell["service"]["rate"], "errors": errors,
+                    "floor_rate": cell["floor"]["rate"],
+                    "service_rate": cell["service"]["rate"], "errors": len(failures),
+                    "floor_cpu_ms_per_call": cell["floor"]["cpu_ms_per_call"],
                     "service_cpu_ms_per_call": cell["service"]["cpu_ms_per_call"],
-                    "first_errors": (cell["baseline"]["errors"] + cell["service"]["errors"])[:3]}
-        rows.append([op, conc, base["p50"], base["p95"], base["p99"], svc["p50"], svc["p95"],
-                     svc["p99"], over["p50"], over["p95"], over["p99"],
-                     c.ratio(svc["p95"], base["p95"]), cell["baseline"]["rate"],
-                     cell["service"]["rate"], cell["service"]["cpu_ms_per_call"], errors])
-    print(c.table(["op", "conc", "base p50", "base p95", "base p99", "svc p50", "svc p95",
-                   "svc p99", "+p50 ms", "+p95 ms", "+p99 ms", "x p95", "base/s", "svc/s",
-                   "svc cpu ms", "errors"], rows))
+                    "first_errors": failures[:3]}
+        rows.append([op, conc, base["p50"], base["p95"], flr["p95"], svc["p50"], svc["p95"],
+                     svc["p99"], floor_over["p95"], over["p50"], over["p95"], over["p99"],
+                     cell["baseline"]["rate"], cell["floor"]["rate"], cell["service"]["rate"],
+                     cell["floor"]["cpu_ms_per_call"], cell["service"]["cpu_ms_per_call"],
+                     len(failures)])
+    print(c.table(["op", "conc", "base p50", "base p95", "floor p95", "svc p50", "svc p95",
+                   "svc p99", "floor +p95", "+p50 ms", "+p95 ms", "+p99 ms", "base/s",
+                   "floor/s", "svc/s", "floor cpu ms", "svc cpu ms", "errors"], rows))
     met = worst < 10 and all(v["errors"] == 0 for v in out.values())
     print(f"\ntarget p95 overhead < 10 ms at every level: {c.verdict(met)} "
           f"(worst +{worst:.1f} ms)")

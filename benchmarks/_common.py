@@ -256,7 +256,7 @@ def profiler(pid: int, seconds: float, name: str) -> subprocess.Popen[bytes] | N
     out = RESULTS / f"{name}-{time.strftime('%Y%m%dT%H%M%S')}.txt"
     print(f"profiling pid {pid} for {seconds:.0f} s into {out}")
     return subprocess.Popen([str(spy), "record", "-p", str(pid), "-d", str(int(seconds)),  # noqa: S603
-                             "-r", "200", "-f", "raw", "-o", str(out)],
+                             "-r", "200", "-F", "-f", "raw", "-o", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

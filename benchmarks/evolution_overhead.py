@@ -19,6 +19,7 @@ own overhead is what any aiohttp service adds on this machine before doing any w
 service minus floor is what wachannel's code adds.
 
     .venv/bin/python benchmarks/evolution_overhead.py [--requests 600] [--pool-size N]
+        [--profile quick_create|connect]
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--time-scale", type=float, default=0.001, help="fake Evolution time scale")
     p.add_argument("--pool-size", type=int, default=None,
                    help="EVOLUTION_POOL_SIZE for the service (default: the service's, 10)")
-    p.add_argument("--profile", action="store_true",
-                   help="then py-spy the service for 5 s of connects at the highest level")
+    p.add_argument("--profile", choices=("quick_create", "connect"), default=None,
+                   help="then py-spy the service for 5 s of this call at the highest level")
     p.add_argument("--no-json", action="store_true")
     return p.parse_args()
 
@@ -176,11 +177,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     flr = await _measured(via_floor, floor.pid, args.requests, conc)
                     svc = await _measured(via_service, server.pid, args.requests, conc)
                     cells[f"{op}@{conc}"] = {"baseline": base, "floor": flr, "service": svc}
-            if args.profile:  # 5 s more of the busiest service cell, sampled
+            if args.profile:  # 5 s more of one call at the highest level, sampled
                 top = max(levels)
-                spy = c.profiler(server.pid, 5, "evolution_overhead-serve")
-                await c.closed_loop(calls.service_connect(lambda i: i % top), 10**7, top,
-                                    max_seconds=5.5)
+                spy = c.profiler(server.pid, 5, f"evolution_overhead-{args.profile}-serve")
+                call = (calls.service_create if args.profile == "quick_create"
+                        else calls.service_connect(lambda i: i % top))
+                await c.closed_loop(call, 10**7, top, max_seconds=5.5)
                 if spy is not None:
                     spy.wait()
     finally:

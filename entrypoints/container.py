@@ -222,7 +222,7 @@ def _gauges(container: Container) -> None:
     telemetry.qr_streams_open.set_function(lambda: streams.open_streams)
     evolution = container.evolution()
     if isinstance(evolution, HttpEvolutionGateway):
-        telemetry.pool_in_use.set_function(lambda: evolution.pool_in_use() or 0)
+        telemetry.pool_in_use.set_function(evolution.pool_in_use)
 
 
 async def apply_migrations(settings: Settings) -> list[str]:

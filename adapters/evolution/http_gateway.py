@@ -32,6 +32,6 @@ class HttpEvolutionGateway(EvolutionApiGateway):
     def breakers(self) -> BreakerBoard:
         return self._http.breakers
 
-    def pool_in_use(self) -> int | None:
-        """Connections of the shared pool in use right now (None if the connector hides it)."""
+    def pool_in_use(self) -> int:
+        """Evolution calls holding one of the pool's connections right now."""
         return self._http.pool_in_use()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import random
@@ -40,6 +41,13 @@ class HttpTransport:
         self._session = session
         self._config = config
         self._observer = observer
+        # aiohttp hands a freed pooled connection to whichever request asks next, ahead of
+        # those already queued for one; under load some calls then waited hundreds of ms while
+        # newer ones passed. A FIFO semaphore as wide as the pool queues calls in arrival order
+        # before they reach the connector, which then never has to queue anything.
+        limit = session.connector.limit if session.connector is not None else 0
+        self._slots = asyncio.Semaphore(limit) if limit else None
+        self._in_use = 0
         self.breakers = BreakerBoard(config.breaker_failure_threshold, config.breaker_open_s,
                                      clock, observer.circuit_changed)
         backoff = _JitteredBackoff(
@@ -88,8 +96,18 @@ class HttpTransport:
         if body is not None:
             options["json"] = body
         client = self._retrying if route.idempotent else self._session
-        async with client.request(route.method, url, **options) as response:
-            return response.status, _decode(await response.read())
+        # One deadline for the wait in line and the call, as aiohttp's own total would be.
+        async with asyncio.timeout(options["timeout"].total):
+            if self._slots is not None:
+                await self._slots.acquire()
+            self._in_use += 1
+            try:
+                async with client.request(route.method, url, **options) as response:
+                    return response.status, _decode(await response.read())
+            finally:
+                self._in_use -= 1
+                if self._slots is not None:
+                    self._slots.release()
 
     def _finished(self, route: Route, instance: str | None, outcome: str, seconds: float) -> None:
         self._observer.request_finished(route.endpoint, outcome, seconds)
@@ -98,9 +116,8 @@ class HttpTransport:
             log.warning("evolution_request_failed", endpoint=route.endpoint, instance=instance,
                         outcome=outcome, seconds=round(seconds, 3))
 
-    def pool_in_use(self) -> int | None:
-        acquired = getattr(self._session.connector, "_acquired", None)
-        return len(acquired) if acquired is not None else None
+    def pool_in_use(self) -> int:
+        return self._in_use
 
 
 def _verdict(status: int) -> tuple[str, bool]:

@@ -3,6 +3,7 @@ bodies, asserted on what the server received."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,6 +12,7 @@ import attrs
 import pytest
 
 from adapters.evolution.http_gateway import EvolutionHttpConfig, HttpEvolutionGateway
+from adapters.evolution.session import create_client_session
 from application.errors import NotFound, UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from application.ports.evolution import (
     ConnectStatus,
@@ -173,6 +175,43 @@ async def test_slow_answers_raise_upstream_timeout(rig: Rig) -> None:
         await rig.gateway(qr_timeout_s=0.1).connect(REF)
     assert rig.server.requests["instance_connection_state"] == 1  # timeouts are not retried
     assert gateway.pool_in_use() == 0
+
+
+async def test_a_full_pool_serves_callers_in_arrival_order(rig: Rig) -> None:
+    """Two callers each calling again as soon as an answer arrives, over one connection: the
+    one already waiting goes next, instead of the one that just freed the connection."""
+    await created(rig)
+    rig.server.latency_s = 0.005
+    finished: list[str] = []
+    async with create_client_session(pool_size=1) as session:
+        gateway = HttpEvolutionGateway(
+            session, EvolutionHttpConfig(rig.base_url, rig.server.api_key), rig.observer)
+
+        async def caller(name: str) -> None:
+            for _ in range(3):
+                await gateway.connection_state(REF)
+                finished.append(name)
+
+        await asyncio.gather(caller("a"), caller("b"))
+        assert gateway.pool_in_use() == 0
+    assert finished == ["a", "b"] * 3
+
+
+async def test_waiting_for_a_pooled_connection_counts_toward_the_deadline(rig: Rig) -> None:
+    await created(rig)
+    rig.server.latency_s = 0.3
+    async with create_client_session(pool_size=1) as session:
+        gateway = HttpEvolutionGateway(
+            session, EvolutionHttpConfig(rig.base_url, rig.server.api_key,
+                                         request_timeout_s=0.5), rig.observer)
+        first = asyncio.ensure_future(gateway.connection_state(REF))
+        await asyncio.sleep(0.05)
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(UpstreamTimeout):  # 0.25 s in line, then 0.3 s of call: too late
+            await gateway.connection_state(REF)
+        assert asyncio.get_running_loop().time() - started < 0.6
+        assert await first == "close"
+        assert gateway.pool_in_use() == 0
 
 
 async def test_unreachable_evolution_is_unavailable() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import signal
 import sys
@@ -46,9 +47,26 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         print(BANNER.format(lines="\n".join(f"   {w}" for w in warnings)), file=sys.stderr,
               flush=True)
     container = build_container(settings, migrate_on_start=not args.no_migrate)
-    web.run_app(create_app(container), host=args.host or settings.host,
-                port=args.port or settings.port, print=None, access_log=None)
+    app = create_app(container)
+
+    async def started(_: web.Application) -> None:  # after the container's resources
+        settle_heap()
+
+    app.on_startup.append(started)
+    web.run_app(app, host=args.host or settings.host, port=args.port or settings.port,
+                print=None, access_log=None)
     return 0
+
+
+def settle_heap() -> None:
+    """Take what start-up built out of the garbage collector's sight.
+
+    Modules, the container and its pools live as long as the process, yet every full
+    collection walked them again while the event loop stood still: with about 100,000 such
+    objects, pauses of 100 to 150 ms that every request in flight waited out.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _development_warnings(settings: Settings) -> list[str]:
@@ -145,6 +163,7 @@ def _with_container(settings: Settings, run: Callable[[Any], Awaitable[Any]],
         assert task is not None
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
         async with running(build_container(settings)) as container:
+            settle_heap()
             return await run(container)
 
     try:

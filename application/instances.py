@@ -90,10 +90,10 @@ class InstanceService:
         org = request.organization_id
         now = self._clock.now()
         async with self._uow() as uow:
+            organization = await self._secrets.ensure(uow, org)  # locked: one create at a time
             if await uow.instances.count_active(org) >= self._policy.max_per_org:
                 raise InstanceLimitReached(
                     f"organization {org} already has {self._policy.max_per_org} instances")
-            organization = await self._secrets.ensure(uow, org)
             instance = Instance(
                 id=self._ids.uuid(), organization_id=org,
                 evolution_name=evolution_name_for(org, self._ids.hex8()),

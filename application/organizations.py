@@ -8,7 +8,7 @@ from typing import Any
 import structlog
 
 from application.audit_trail import audit_draft
-from application.errors import ApplicationError, NotFound
+from application.errors import ApplicationError, Conflict, NotFound
 from application.ports.evolution import EvolutionGateway, InstanceRef, WebhookRegistration
 from application.ports.repositories import InstanceQuery
 from application.ports.system import Clock, IdGenerator
@@ -41,11 +41,20 @@ class OrganizationSecrets:
         self._grace = timedelta(seconds=grace_s)
 
     async def ensure(self, uow: UnitOfWork, organization_id: str) -> Organization:
-        """The organization, created with a fresh webhook secret on its first instance."""
+        """The organization, locked until ``uow`` ends, and created with a fresh webhook secret
+        on its first instance. Holding the lock serialises an organization's instance creates,
+        so its instance limit is counted by one of them at a time."""
         organization = await uow.organizations.get(organization_id, lock=True)
         if organization is None:
-            organization = Organization(organization_id, self._ids.secret())
-            await uow.organizations.add(organization)
+            try:
+                organization = Organization(organization_id, self._ids.secret())
+                await uow.organizations.add(organization)
+            except Conflict:
+                # Its first two instances were created at once (a double click): the other
+                # request's organization, secret and all, is the one.
+                organization = await uow.organizations.get(organization_id, lock=True)
+                if organization is None:
+                    raise
         return organization
 
     async def rotate(self, actor: Actor, organization_id: str) -> dict[str, Any]:

@@ -88,7 +88,9 @@ class OrganizationRepository(ABC):
 
     @abstractmethod
     async def add(self, organization: Organization) -> None:
-        """Store a new organization. Raises ``Conflict`` if it exists."""
+        """Store a new organization. Raises ``Conflict`` if it exists (committed by another
+        unit of work meanwhile included); the unit of work stays usable, so the existing
+        organization can then be read in it."""
 
     @abstractmethod
     async def save(self, organization: Organization) -> None:

@@ -1,4 +1,5 @@
-"""Postgres under concurrent writers: inbox dedupe and the audit chain never fork."""
+"""Postgres under concurrent writers: inbox dedupe, the audit chain never forks, and an
+organization's first instances created at once."""
 
 from __future__ import annotations
 
@@ -8,10 +9,17 @@ from datetime import timedelta
 import pytest
 
 from adapters.crypto.cipher import SecretCipher, generate_key
+from adapters.evolution.fake_gateway import FakeEvolutionGateway
 from adapters.postgres import AsyncpgUnitOfWork, create_pool
 from adapters.postgres.pool import close_pool
+from adapters.system.clock import RandomIdGenerator, SystemClock
+from application.errors import InstanceLimitReached
+from application.instances import InstancePolicy, InstanceService, NewInstance
+from application.organizations import OrganizationSecrets
 from application.ports.inbox import InboxStatus
+from domain.access import Actor, Role
 from domain.audit import verify_chain
+from domain.instance import Instance
 from tests.storage_builders import T0, a_draft, an_event, org_id
 
 pytestmark = pytest.mark.integration
@@ -83,3 +91,31 @@ async def test_concurrent_workers_never_claim_the_same_event(new_uow):
     assert len(claimed) == len(set(claimed)) == 40
     async with new_uow() as uow:
         assert (await uow.inbox.counts())[InboxStatus.PROCESSING] == 40
+
+
+async def test_an_organizations_first_instances_created_at_once_share_it_within_the_limit(
+        new_uow, pool):
+    """A double click on a new clinic's first quick-create: no 409, one organization and one
+    secret, and never more instances than the limit."""
+    org = org_id()
+
+    async def accept(url: str, headers: dict[str, str], body: bytes) -> int:
+        return 200
+
+    evolution = FakeEvolutionGateway(accept, first_qr_s=60)
+    clock, ids = SystemClock(), RandomIdGenerator()
+    secrets = OrganizationSecrets(new_uow, evolution, clock, ids, "https://svc.test", 60)
+    service = InstanceService(new_uow, evolution, clock, ids, secrets,
+                              InstancePolicy("https://svc.test", max_per_org=4))
+    admin = Actor("ops", Role.ADMIN, None, None, None)
+    try:
+        results = await asyncio.gather(
+            *(service.create(admin, NewInstance(org, None, None)) for _ in range(12)),
+            return_exceptions=True)
+    finally:
+        await evolution.close()
+    assert sum(isinstance(r, Instance) for r in results) == 4
+    assert sum(isinstance(r, InstanceLimitReached) for r in results) == 8
+    assert await pool.fetchval("SELECT count(*) FROM organizations WHERE id = $1", org) == 1
+    assert await pool.fetchval(
+        "SELECT count(*) FROM instances WHERE organization_id = $1", org) == 4

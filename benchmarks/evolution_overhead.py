@@ -1,8 +1,9 @@
 """What the service adds to Evolution's own latency, for quick-create and connect.
 
 Four processes: the fake Evolution HTTP server (tests/fakes/evolution_server.py), one
-`wachannel serve` with EVOLUTION_ADAPTER=http pointed at it (in-memory store,
-EVOLUTION_CACHE_TTL_S=0 so every connect goes to Evolution), the floor (_bare_proxy_app.py: the
+`wachannel serve` with EVOLUTION_ADAPTER=http pointed at it (in-memory store, or with
+--store postgres a fresh database and a `wachannel worker` beside it; EVOLUTION_CACHE_TTL_S=0 so
+every connect goes to Evolution), the floor (_bare_proxy_app.py: the
 thinnest aiohttp service causing the same Evolution traffic, doing nothing else), and this load
 client. The fake
 runs at a small time scale (first QR 1.5 ms, connect's fixed wait 2 ms, QR refresh kept at
@@ -19,7 +20,7 @@ own overhead is what any aiohttp service adds on this machine before doing any w
 service minus floor is what wachannel's code adds.
 
     .venv/bin/python benchmarks/evolution_overhead.py [--requests 600] [--pool-size N]
-        [--profile quick_create|connect]
+        [--store memory|postgres] [--profile quick_create|connect]
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--time-scale", type=float, default=0.001, help="fake Evolution time scale")
     p.add_argument("--pool-size", type=int, default=None,
                    help="EVOLUTION_POOL_SIZE for the service (default: the service's, 10)")
+    p.add_argument("--store", choices=("memory", "postgres"), default="memory",
+                   help="the service's storage: in-memory (default), or a fresh Postgres "
+                        "database with a separate `wachannel worker` (production's shape)")
     p.add_argument("--profile", choices=("quick_create", "connect"), default=None,
                    help="then py-spy the service for 5 s of this call at the highest level")
     p.add_argument("--no-json", action="store_true")
@@ -116,13 +120,13 @@ class Calls:
         return call
 
 
-async def _measured(call: Any, pid: int, total: int, conc: int) -> dict[str, Any]:
-    """A closed loop, with the CPU the process spent per call (including the background
+async def _measured(call: Any, pids: list[int], total: int, conc: int) -> dict[str, Any]:
+    """A closed loop, with the CPU the processes spent per call (including the background
     connect and webhooks a quick-create causes, given half a second to finish)."""
-    cpu = c.cpu_seconds(pid)
+    cpu = sum(map(c.cpu_seconds, pids))
     result = await c.closed_loop(call, total, conc)
     await asyncio.sleep(0.5)
-    result["cpu_ms_per_call"] = (c.cpu_seconds(pid) - cpu) * 1000 / max(
+    result["cpu_ms_per_call"] = (sum(map(c.cpu_seconds, pids)) - cpu) * 1000 / max(
         1, len(result["latencies"]))
     return result
 
@@ -139,7 +143,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     fake = c.python_script("fake-evolution", "_fake_evolution.py",
                            ["--time-scale", str(args.time_scale), "--latency-ms",
                             str(args.latency_ms), "--qr-refresh-s", "45"], c.clean_env())
-    server = floor = None
+    server = floor = worker = None
+    database = None
     try:
         evolution = await c.wait_line(fake, "READY ")
         port = c.free_port()
@@ -148,12 +153,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                "EVOLUTION_API_KEY": GLOBAL_KEY, "EVOLUTION_CACHE_TTL_S": "0"}
         if args.pool_size:
             env["EVOLUTION_POOL_SIZE"] = str(args.pool_size)
+        if args.store == "postgres":
+            database, env["DATABASE_URL"] = await c.create_database("bench_evolution")
         server = c.start_service("serve", port, **env)
         floor_port = c.free_port()
         floor = c.python_script("floor", "_bare_proxy_app.py",
                                 ["--port", str(floor_port), "--evolution", evolution,
                                  "--apikey", GLOBAL_KEY], c.clean_env())
         await c.wait_http(server, service + "/api/health")
+        if database is not None:  # after serve applied the migrations
+            worker = c.start_worker("worker", **env)
+        service_pids = [p.pid for p in (server, worker) if p is not None]
         await c.wait_http(floor, f"http://{c.LOOPBACK}:{floor_port}/health")
         cells: dict[str, Any] = {}
         async with c.client_session(limit=0) as session:
@@ -174,8 +184,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     for warm_up in (via_service, via_floor):
                         await c.closed_loop(warm_up, 2 * conc, conc)
                     base = await c.closed_loop(direct, args.requests, conc)
-                    flr = await _measured(via_floor, floor.pid, args.requests, conc)
-                    svc = await _measured(via_service, server.pid, args.requests, conc)
+                    flr = await _measured(via_floor, [floor.pid], args.requests, conc)
+                    svc = await _measured(via_service, service_pids, args.requests, conc)
                     cells[f"{op}@{conc}"] = {"baseline": base, "floor": flr, "service": svc}
             if args.profile:  # 5 s more of one call at the highest level, sampled
                 top = max(levels)
@@ -186,10 +196,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 if spy is not None:
                     spy.wait()
     finally:
-        for process in (server, floor):
+        for process in (server, worker, floor):
             if process is not None:
                 process.stop()
         fake.stop()
+        if database is not None:
+            await c.drop_database(database)
     return report(args, cells)
 
 

@@ -14,12 +14,18 @@ from adapters.postgres.db import Db, translated
 from application.ports.repositories import AuditLog, AuditQuery, Page
 from domain.audit import GENESIS_HASH, AuditDraft, AuditEvent, seal
 
-ENSURE_HEAD = """
+# The organization's head row, created on its first event, locked until commit and read, in
+# one round trip: the conflicting branch's no-op update takes the row lock, and under READ
+# COMMITTED it waits for a concurrent appender's commit and then returns the newest head.
+LOCK_HEAD = """
 INSERT INTO audit_heads (organization_id, last_hash, count) VALUES ($1, $2, 0)
-ON CONFLICT (organization_id) DO NOTHING"""
-LOCK_HEAD = "SELECT last_hash, count FROM audit_heads WHERE organization_id = $1 FOR UPDATE"
-MOVE_HEAD = "UPDATE audit_heads SET last_hash = $2, count = $3 WHERE organization_id = $1"
+ON CONFLICT (organization_id) DO UPDATE SET count = audit_heads.count
+RETURNING last_hash, count"""
+# The event and the head's move past it, in one statement.
 INSERT = """
+WITH moved AS (
+    UPDATE audit_heads SET last_hash = $12, count = $3 WHERE organization_id = $2
+)
 INSERT INTO audit_events (id, organization_id, seq, action, actor_id, actor_type, "timestamp",
     ip_address, user_agent, details, prev_hash, hash)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::json, $11, $12)"""
@@ -48,28 +54,25 @@ class AsyncpgAuditLog(AuditLog):
     async def append(self, draft: AuditDraft) -> AuditEvent:
         # The hash covers the timestamp's text, and Postgres gives it back in UTC.
         draft = attrs.evolve(draft, timestamp=draft.timestamp.astimezone(UTC))
-        await self._db.execute(ENSURE_HEAD, draft.organization_id, GENESIS_HASH)
-        head = await self._db.fetchrow(LOCK_HEAD, draft.organization_id)
+        head = await self._db.fetchrow(LOCK_HEAD, draft.organization_id, GENESIS_HASH)
         assert head is not None
         event = seal(draft, uuid.uuid4(), head["last_hash"])
-        seq = head["count"] + 1
-        await self._db.execute(INSERT, *_to_row(event, seq))
-        await self._db.execute(MOVE_HEAD, draft.organization_id, event.hash, seq)
+        await self._db.execute(INSERT, *_to_row(event, head["count"] + 1))
         return event
 
     async def query(self, query: AuditQuery) -> Page[AuditEvent]:
         before = keyset.decode_uuid(query.cursor) if query.cursor else (None, None)
         action = str(query.action) if query.action is not None else None
-        rows = await self._db.fetch(QUERY, query.organization_id, action, query.since,
+        rows = await self._db.read_rows(QUERY, query.organization_id, action, query.since,
                                     query.until, *before, query.limit + 1)
         events = [_to_entity(row) for row in rows]
         return keyset.page_of(events, query.limit, lambda e: keyset.encode(e.timestamp, e.id))
 
     async def chain(self, organization_id: str) -> list[AuditEvent]:
-        return [_to_entity(row) for row in await self._db.fetch(CHAIN, organization_id)]
+        return [_to_entity(row) for row in await self._db.read_rows(CHAIN, organization_id)]
 
     async def organizations(self) -> list[str]:
-        return sorted(row["organization_id"] for row in await self._db.fetch(ORGANIZATIONS))
+        return sorted(row["organization_id"] for row in await self._db.read_rows(ORGANIZATIONS))
 
 
 async def purge_audit(conn: asyncpg.Connection, older_than: datetime,

@@ -27,7 +27,7 @@ class AsyncpgFlagRepository(FlagRepository):
         self._db = db
 
     async def get(self, name: str) -> Flag | None:
-        row = await self._db.fetchrow(SELECT, name)
+        row = await self._db.read_row(SELECT, name)
         return None if row is None else _to_entity(row)
 
     async def save(self, flag: Flag) -> None:
@@ -35,7 +35,7 @@ class AsyncpgFlagRepository(FlagRepository):
 
     async def all(self) -> list[Flag]:
         # Sorted here, not in SQL, so the order is code point order whatever the collation.
-        return sorted((_to_entity(r) for r in await self._db.fetch(SELECT_ALL)),
+        return sorted((_to_entity(r) for r in await self._db.read_rows(SELECT_ALL)),
                       key=lambda f: f.name)
 
 

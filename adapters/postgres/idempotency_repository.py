@@ -27,7 +27,7 @@ class AsyncpgIdempotencyRepository(IdempotencyRepository):
         self._db = db
 
     async def get(self, scope: str, key: str, not_before: datetime) -> StoredResponse | None:
-        row = await self._db.fetchrow(SELECT, scope, key, not_before)
+        row = await self._db.read_row(SELECT, scope, key, not_before)
         return None if row is None else _to_entity(row)
 
     async def put(self, scope: str, key: str, response: StoredResponse,

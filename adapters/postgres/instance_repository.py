@@ -79,12 +79,14 @@ class AsyncpgInstanceRepository(InstanceRepository):
             raise Conflict(f"instance {instance.id} or name {instance.evolution_name} exists")
 
     async def get(self, instance_id: UUID, *, lock: bool = False) -> Instance | None:
-        sql = SELECT_BY_ID_LOCKED if lock else SELECT_BY_ID
-        return self._entity(await self._db.fetchrow(sql, instance_id))
+        if lock:
+            return self._entity(await self._db.fetchrow(SELECT_BY_ID_LOCKED, instance_id))
+        return self._entity(await self._db.read_row(SELECT_BY_ID, instance_id))
 
     async def get_by_name(self, evolution_name: str, *, lock: bool = False) -> Instance | None:
-        sql = SELECT_BY_NAME_LOCKED if lock else SELECT_BY_NAME
-        return self._entity(await self._db.fetchrow(sql, evolution_name))
+        if lock:
+            return self._entity(await self._db.fetchrow(SELECT_BY_NAME_LOCKED, evolution_name))
+        return self._entity(await self._db.read_row(SELECT_BY_NAME, evolution_name))
 
     async def save(self, instance: Instance) -> None:
         await self._db.execute(UPSERT, *_to_row(instance, self._cipher))
@@ -92,16 +94,16 @@ class AsyncpgInstanceRepository(InstanceRepository):
     async def find(self, query: InstanceQuery) -> Page[Instance]:
         after = keyset.decode_uuid(query.cursor) if query.cursor else (None, None)
         state = str(query.state) if query.state is not None else None
-        rows = await self._db.fetch(FIND, query.organization_id, state, *after, query.limit + 1)
+        rows = await self._db.read_rows(FIND, query.organization_id, state, *after, query.limit + 1)
         items = [_to_entity(row, self._cipher) for row in rows]
         return keyset.page_of(items, query.limit, lambda i: keyset.encode(i.created_at, i.id))
 
     async def count_active(self, organization_id: str) -> int:
         inactive = sorted(str(s) for s in INACTIVE_STATES)
-        return int(await self._db.fetchval(COUNT_ACTIVE, organization_id, inactive))
+        return int(await self._db.read_value(COUNT_ACTIVE, organization_id, inactive))
 
     async def all(self) -> list[Instance]:
-        return [_to_entity(row, self._cipher) for row in await self._db.fetch(SELECT_ALL)]
+        return [_to_entity(row, self._cipher) for row in await self._db.read_rows(SELECT_ALL)]
 
     def _entity(self, row: Mapping[str, Any] | None) -> Instance | None:
         return None if row is None else _to_entity(row, self._cipher)

@@ -46,7 +46,7 @@ class AsyncpgMessageRepository(MessageRepository):
 
     async def find(self, instance_id: UUID, limit: int, cursor: str | None) -> Page[Message]:
         before = keyset.decode(cursor) if cursor else (None, None)
-        rows = await self._db.fetch(FIND, instance_id, *before, limit + 1)
+        rows = await self._db.read_rows(FIND, instance_id, *before, limit + 1)
         items = [_to_entity(row, self._cipher) for row in rows]
         return keyset.page_of(items, limit, lambda m: keyset.encode(*_key(m)))
 

@@ -33,7 +33,10 @@ class AsyncpgOrganizationRepository(OrganizationRepository):
         self._cipher = cipher
 
     async def get(self, organization_id: str, *, lock: bool = False) -> Organization | None:
-        row = await self._db.fetchrow(SELECT_LOCKED if lock else SELECT, organization_id)
+        if lock:
+            row = await self._db.fetchrow(SELECT_LOCKED, organization_id)
+        else:
+            row = await self._db.read_row(SELECT, organization_id)
         return None if row is None else _to_entity(row, self._cipher)
 
     async def add(self, organization: Organization) -> None:

@@ -55,7 +55,7 @@ class AsyncpgWebhookInbox(WebhookInbox):
         if new_id is not None:
             return Admission(new_id, duplicate=False)
         # The conflicting insert has committed (ON CONFLICT waited for it), so this sees it.
-        first = await self._db.fetchval(FIRST_ID, event.organization_id, event.dedupe_key)
+        first = await self._db.read_value(FIRST_ID, event.organization_id, event.dedupe_key)
         return Admission(first, duplicate=True)
 
     async def claim(self, limit: int, now: datetime, lease: timedelta) -> list[InboxEvent]:
@@ -74,7 +74,7 @@ class AsyncpgWebhookInbox(WebhookInbox):
 
     async def counts(self) -> dict[InboxStatus, int]:
         counts = dict.fromkeys(InboxStatus, 0)
-        for row in await self._db.fetch(COUNTS):
+        for row in await self._db.read_rows(COUNTS):
             counts[InboxStatus(row["status"])] = row["n"]
         return counts
 

@@ -108,3 +108,25 @@ async def test_an_oversized_signal_is_refused_when_queued(backend):
         with pytest.raises(ValueError, match="bytes"):
             uow.notify("instance:3", {"blob": "x" * 10_000})
 
+
+
+async def test_reads_alone_open_no_transaction_and_the_first_lock_opens_one(postgres_backend):
+    """A read-only unit of work costs one round trip per read: no BEGIN, no ROLLBACK."""
+    instance = an_instance()
+    async with postgres_backend.uow() as uow:
+        await uow.instances.add(instance)
+        await uow.commit()
+
+    async def open_transactions() -> int:
+        row = await postgres_backend.raw_row(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state LIKE 'idle in transaction%'")
+        return row["n"]
+
+    async with postgres_backend.uow() as uow:
+        assert (await uow.instances.get(instance.id)).id == instance.id
+        assert await uow.instances.count_active(instance.organization_id) == 1
+        assert await open_transactions() == 0
+        await uow.instances.get(instance.id, lock=True)
+        assert await open_transactions() == 1
+    assert await open_transactions() == 0

@@ -76,12 +76,13 @@ class QrService:
         fetched = await self._flight.run(instance.id, lambda: self._fetch(instance))
         return ConnectView(fetched.state, fetched.qr)
 
-    async def open_socket(self, instance_id: UUID) -> None:
-        """Background step after a create: ask Evolution to start producing QRs."""
-        async with self._uow() as uow:
-            instance = await uow.instances.get(instance_id)
-        if instance is not None:
-            await self._flight.run(instance.id, lambda: self._fetch(instance))
+    async def open_socket(self, created: Instance) -> None:
+        """Background step after a create: ask Evolution to start producing QRs.
+
+        ``created`` is the instance as its create stored it: name and token are all the call
+        needs, and they never change, so it is not read again.
+        """
+        await self._flight.run(created.id, lambda: self._fetch(created))
 
     async def _fetch(self, instance: Instance) -> Instance:
         started = self._clock.monotonic()

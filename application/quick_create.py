@@ -90,7 +90,7 @@ class QuickCreateService:
         if command.wait_for_qr:
             instance, qr = await self._first_qr(instance)
         else:
-            self._instances.background.spawn(self._qr.open_socket(instance.id),
+            self._instances.background.spawn(self._qr.open_socket(instance),
                                               name=f"open-socket-{instance.id}")
         return {"instance": instance_view(instance), "qr": qr_view(qr),
                 "qr_stream_url": f"{self._public_base_url}/api/channels/whatsapp/instances/"

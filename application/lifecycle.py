@@ -51,7 +51,7 @@ async def show_qr(uow: UnitOfWork, instance: Instance, qr: QrCode, actor: Actor,
     # A new instance already waits in awaiting_qr: its first QR is not a state change.
     first_of_cycle = instance.qr is None
     transition = instance.show_qr(qr, at, evolution_time)
-    if transition.outcome in (Outcome.STALE, Outcome.ILLEGAL):
+    if transition.outcome in (Outcome.STALE, Outcome.ILLEGAL, Outcome.DUPLICATE):
         return transition
     await uow.instances.save(instance)
     if transition.changed or first_of_cycle:

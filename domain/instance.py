@@ -53,6 +53,7 @@ def can_transition(current: InstanceState, target: InstanceState) -> bool:
 class Outcome(enum.StrEnum):
     APPLIED = "applied"
     UNCHANGED = "unchanged"
+    DUPLICATE = "duplicate"  # what is already known, told again: nothing to keep
     STALE = "stale"
     ILLEGAL = "illegal"
 
@@ -148,7 +149,14 @@ class Instance:
     def show_qr(
         self, qr: QrCode, at: datetime, evolution_time: datetime | None = None
     ) -> Transition:
-        """A new QR means Evolution is waiting for a scan."""
+        """A new QR means Evolution is waiting for a scan.
+
+        The QR already on screen, told again (the connect answer and its webhook, or a connect
+        while the socket is open), is a duplicate: it keeps the time it was first shown, from
+        which its lifetime counts.
+        """
+        if self.state is S.AWAITING_QR and self.qr is not None and self.qr.code == qr.code:
+            return Transition(Outcome.DUPLICATE, self.state, self.state)
         transition = self.apply(LifecycleSignal(S.AWAITING_QR, None, evolution_time), at)
         if transition.outcome in (Outcome.APPLIED, Outcome.UNCHANGED):
             self.qr = qr

@@ -311,6 +311,25 @@ def test_refreshed_qr_replaces_the_previous_one_while_awaiting() -> None:
     assert instance.qr is second
 
 
+def test_the_qr_already_shown_told_again_is_a_duplicate_that_keeps_its_first_time() -> None:
+    shown = make_qr("2@same", T0)
+    instance = make_instance(S.AWAITING_QR, qr=shown, updated_at=T0)
+
+    transition = instance.show_qr(make_qr("2@same", T1), T1, EVO)
+
+    assert transition.outcome is Outcome.DUPLICATE
+    assert (instance.qr, instance.updated_at, instance.last_evolution_time) == (shown, T0, None)
+
+
+def test_a_known_qr_after_the_state_moved_on_is_shown_again() -> None:
+    instance = make_instance(S.CONNECTING, qr=make_qr("2@same", T0))
+
+    transition = instance.show_qr(make_qr("2@same", T1), T1)
+
+    assert transition.outcome is Outcome.APPLIED
+    assert instance.qr.issued_at == T1
+
+
 @pytest.mark.parametrize("source", [S.CONNECTED, S.DELETED])
 def test_qr_that_cannot_apply_is_not_stored(source: InstanceState) -> None:
     instance = make_instance(source)

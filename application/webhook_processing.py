@@ -72,11 +72,21 @@ class WebhookProcessor:
             else:  # one bad event must not hold back the others: each goes on its own
                 await asyncio.gather(*(process(event) for event in batch))
 
-        # Messages change no instance: they are applied in one transaction together.
+        async def process_in_order(of_one_instance: list[InboxEvent]) -> None:
+            for event in of_one_instance:
+                await process(event)
+
+        # Messages change no instance: they are applied in one transaction together. Lifecycle
+        # events are applied one per transaction; one instance's in the order claimed (the
+        # order received), so that a newer QR never overtakes an older one and makes it stale.
         together = [e for e in events if e.event not in LIFECYCLE_EVENTS]
-        alone = [e for e in events if e.event in LIFECYCLE_EVENTS]
+        per_instance: dict[str, list[InboxEvent]] = {}
+        for event in events:
+            if event.event in LIFECYCLE_EVENTS:
+                per_instance.setdefault(event.instance_name, []).append(event)
         try:
-            await asyncio.gather(process_together(together), *(process(e) for e in alone))
+            await asyncio.gather(process_together(together),
+                                 *(process_in_order(group) for group in per_instance.values()))
         except asyncio.CancelledError:
             # Stopping: hand back what we claimed but did not finish, instead of letting it
             # wait out its lease on another worker.

@@ -6,6 +6,7 @@ import asyncio
 import time
 from datetime import datetime, timedelta
 
+from adapters.memory import InMemoryUnitOfWork
 from application.ports.inbox import InboxEvent, InboxStatus
 from application.webhook_processing import ProcessingPolicy, WebhookProcessor
 from domain.instance import InstanceState
@@ -254,3 +255,34 @@ async def test_scan_at_evolution_ends_connected_with_the_whole_audit_trail(app):
     assert [e.action for e in app.audit_events(ORG)] == [
         "instance_created", "qr_generated", "connection_established"]
     assert isinstance(stored.last_event_at, datetime)
+
+
+async def test_one_instances_lifecycle_events_apply_in_the_order_received(app):
+    """On Postgres the transactions of one batch race for the instance's row lock; the older
+    QR must not lose that race and then be dropped as stale behind the newer one."""
+    instance = await app.new_instance()
+    older = await put_in_inbox(app, qrcode_updated(instance.evolution_name, "2@older",
+                                                   date_time=at(1)),
+                               instance.evolution_name, "QRCODE_UPDATED")
+    app.clock.advance(1)
+    newer = await put_in_inbox(app, qrcode_updated(instance.evolution_name, "2@newer",
+                                                   date_time=at(2)),
+                               instance.evolution_name, "QRCODE_UPDATED")
+    opened = 0
+
+    class SlowFirstApply(InMemoryUnitOfWork):
+        async def __aenter__(self):
+            nonlocal opened
+            opened += 1
+            if opened == 2:  # the first after the claim: the older event's transaction
+                await asyncio.sleep(0.05)
+            return await super().__aenter__()
+
+    processor = WebhookProcessor(lambda: SlowFirstApply(app.store, app.notifier), app.clock,
+                                 app.telemetry, app.alerter, ProcessingPolicy())
+    assert await processor.process_due() == 2
+
+    rows = {row.event.id: row for row in app.inbox()}
+    assert rows[older.id].outcome != "stale"
+    assert rows[newer.id].outcome != "stale"
+    assert app.instance(instance.id).qr.code == "2@newer"

@@ -88,7 +88,7 @@ class QrService:
         started = self._clock.monotonic()
         try:
             async with self._notifier.subscribe(INSTANCE_TOPIC.format(instance.id)) as signals:
-                await self._race_connect_and_webhook(instance, signals)
+                stored = await self._race_connect_and_webhook(instance, signals)
         except (TimeoutError, UpstreamTimeout) as exc:
             self._flagged_path.record(False, started)
             self._telemetry.error("qr_timeout")
@@ -98,14 +98,20 @@ class QrService:
             raise
         self._flagged_path.record(True, started)
         self._telemetry.qr_generated(self._clock.monotonic() - started)
+        if not stored:
+            return instance
         async with self._uow() as uow:
             reloaded = await uow.instances.get(instance.id)
         return reloaded or instance
 
     async def _race_connect_and_webhook(
         self, instance: Instance, signals: AsyncIterator[Mapping[str, Any]]
-    ) -> None:
-        """Done when a QR (or the connection) is stored, from the answer or a webhook."""
+    ) -> bool:
+        """Done when a QR (or the connection) is stored, from the answer or a webhook.
+
+        False when Evolution answered with the QR ``instance`` already shows: nothing was
+        stored, and ``instance`` is still what the store holds (as far as this call knows).
+        """
         ref = InstanceRef(instance.evolution_name, instance.evolution_token)
         webhook = asyncio.ensure_future(_next_qr_or_open(signals))
         answer = asyncio.ensure_future(self._evolution.connect(ref))
@@ -113,9 +119,11 @@ class QrService:
             async with asyncio.timeout(self._policy.timeout_s):
                 await asyncio.wait({webhook, answer}, return_when=asyncio.FIRST_COMPLETED)
                 if not answer.done():
-                    return  # the webhook won: its QR is already stored
+                    return True  # the webhook won: its QR is already stored
                 result = answer.result()
                 if result.status is ConnectStatus.QR and result.qr is not None:
+                    if instance.shows(result.qr.code):
+                        return False  # a connect while the socket is open: the same QR
                     qr = QrCode.issue(result.qr.code, result.qr.base64, result.qr.pairing_code,
                                       self._clock.now())
                     await self._record(instance.id, qr=qr)
@@ -123,6 +131,7 @@ class QrService:
                     await self._record(instance.id, opened=True)
                 else:
                     await webhook
+                return True
         finally:
             for task in (webhook, answer):
                 task.cancel()

@@ -155,12 +155,16 @@ class Instance:
         while the socket is open), is a duplicate: it keeps the time it was first shown, from
         which its lifetime counts.
         """
-        if self.state is S.AWAITING_QR and self.qr is not None and self.qr.code == qr.code:
+        if self.shows(qr.code):
             return Transition(Outcome.DUPLICATE, self.state, self.state)
         transition = self.apply(LifecycleSignal(S.AWAITING_QR, None, evolution_time), at)
         if transition.outcome in (Outcome.APPLIED, Outcome.UNCHANGED):
             self.qr = qr
         return transition
+
+    def shows(self, code: str) -> bool:
+        """Whether this QR is the one waiting to be scanned."""
+        return self.state is S.AWAITING_QR and self.qr is not None and self.qr.code == code
 
     def fresh_qr(self, at: datetime, max_age: timedelta) -> QrCode | None:
         if self.qr is not None and self.qr.is_fresh(at, max_age):

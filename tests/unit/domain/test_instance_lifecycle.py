@@ -321,6 +321,15 @@ def test_the_qr_already_shown_told_again_is_a_duplicate_that_keeps_its_first_tim
     assert (instance.qr, instance.updated_at, instance.last_evolution_time) == (shown, T0, None)
 
 
+@pytest.mark.parametrize(("state", "code", "shows"), [
+    (S.AWAITING_QR, "2@same", True), (S.AWAITING_QR, "2@other", False),
+    (S.CONNECTING, "2@same", False), (S.CONNECTED, "2@same", False)])
+def test_an_instance_shows_only_the_qr_it_awaits_a_scan_of(state: InstanceState, code: str,
+                                                            shows: bool) -> None:
+    assert make_instance(state, qr=make_qr("2@same")).shows(code) is shows
+    assert make_instance(S.AWAITING_QR).shows("2@same") is False
+
+
 def test_a_known_qr_after_the_state_moved_on_is_shown_again() -> None:
     instance = make_instance(S.CONNECTING, qr=make_qr("2@same", T0))
 

@@ -62,18 +62,15 @@ class Db:
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         await self._ready()
-        with translated():
-            return list(await self.conn.fetch(sql, *args))
+        return await self.read_rows(sql, *args)
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         await self._ready()
-        with translated():
-            return await self.conn.fetchrow(sql, *args)
+        return await self.read_row(sql, *args)
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         await self._ready()
-        with translated():
-            return await self.conn.fetchval(sql, *args)
+        return await self.read_value(sql, *args)
 
     async def execute(self, sql: str, *args: Any) -> str:
         await self._ready()

@@ -44,7 +44,9 @@ class HttpTransport:
         # aiohttp hands a freed pooled connection to whichever request asks next, ahead of
         # those already queued for one; under load some calls then waited hundreds of ms while
         # newer ones passed. A FIFO semaphore as wide as the pool queues calls in arrival order
-        # before they reach the connector, which then never has to queue anything.
+        # before they reach the connector, which then never has to queue anything. A retried
+        # call keeps its slot through its backoff: retries are rare, and a slot given up there
+        # would send it to the back of the line.
         limit = session.connector.limit if session.connector is not None else 0
         self._slots = asyncio.Semaphore(limit) if limit else None
         self._in_use = 0

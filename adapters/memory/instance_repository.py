@@ -64,7 +64,9 @@ class InMemoryInstanceRepository(InstanceRepository):
         if other is not None and other.id != instance.id:
             raise Conflict(f"evolution name {instance.evolution_name} exists")
         self._journal.put(self._rows, instance.id, attrs.evolve(instance))
-        self._journal.put(self._of.setdefault(instance.organization_id, {}), instance.id, None)
+        members = self._of.setdefault(instance.organization_id, {})
+        if instance.id not in members:
+            self._journal.put(members, instance.id, None)
         if self._names.get(instance.evolution_name) != instance.id:
             self._journal.put(self._names, instance.evolution_name, instance.id)
 

@@ -65,10 +65,10 @@ class InMemoryWebhookInbox(WebhookInbox):
         event = attrs.evolve(row.event, status=status)
         self._journal.put(self._rows, event_id,
                           attrs.evolve(row, event=event, locked_until=None, **changes))
-        if status in (InboxStatus.PENDING, InboxStatus.PROCESSING):
-            self._journal.put(self._open, event_id, None)
-        else:
+        if status not in (InboxStatus.PENDING, InboxStatus.PROCESSING):
             self._journal.discard(self._open, event_id)
+        elif event_id not in self._open:
+            self._journal.put(self._open, event_id, None)
 
 
 def _is_due(row: InboxRow, now: datetime) -> bool:

@@ -40,6 +40,9 @@ class ProcessingPolicy:
     backoff_s: float = 0.5
     backoff_max_s: float = 300.0
     concurrency: int = 8  # events of one batch in flight at once (each holds a connection)
+    # Processed events are deleted after this long: their effect is stored elsewhere, and the
+    # raw bodies carry patients' messages, which are kept no longer than they are useful.
+    retention_s: float = 7 * 86_400.0
 
 
 class WebhookProcessor:
@@ -93,6 +96,19 @@ class WebhookProcessor:
             await asyncio.shield(self._release([e for e in events if e.id not in finished]))
             raise
         return len(events)
+
+    async def purge_processed(self) -> int:
+        """Delete the events processed longer ago than the retention, in short batches so
+        intake is never held up; returns how many. Safe on several workers at once."""
+        before = self._clock.now() - timedelta(seconds=self._policy.retention_s)
+        purged = 0
+        while True:
+            async with self._uow() as uow:
+                deleted = await uow.inbox.purge(before, self._policy.batch * 20)
+                await uow.commit()
+            purged += deleted
+            if deleted < self._policy.batch * 20:
+                return purged
 
     async def _release(self, events: list[InboxEvent]) -> None:
         async with self._uow() as uow:

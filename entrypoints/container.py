@@ -183,8 +183,9 @@ class Container(containers.DeclarativeContainer):
                                                  s.webhook_dev_bypass), settings))
     webhook_processor = providers.Singleton(
         WebhookProcessor, uow.provider, clock, telemetry, alerter,
-        providers.Factory(lambda s: ProcessingPolicy(s.webhook_process_timeout_ms / 1000,
-                                                     s.webhook_max_attempts), settings))
+        providers.Factory(lambda s: ProcessingPolicy(
+            s.webhook_process_timeout_ms / 1000, s.webhook_max_attempts,
+            retention_s=s.webhook_inbox_retention_days * 86_400.0), settings))
     audit = providers.Singleton(AuditService, uow.provider)
 
     readiness = providers.Singleton(ReadinessService, uow.provider, evolution, clock)

@@ -57,6 +57,7 @@ class Settings:
     webhook_rate_per_org: float
     webhook_process_timeout_ms: int
     webhook_max_attempts: int
+    webhook_inbox_retention_days: int
     rollout_initial_percentage: int
     rollout_max_error_rate: float
     fake_evolution_autoscan_s: float | None
@@ -110,6 +111,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         webhook_rate_per_org=e.number("WEBHOOK_RATE_PER_ORG", 200, 0.1, 1_000_000),
         webhook_process_timeout_ms=e.integer("WEBHOOK_PROCESS_TIMEOUT_MS", 2000, 10, 600_000),
         webhook_max_attempts=e.integer("WEBHOOK_MAX_ATTEMPTS", 8, 1, 100),
+        webhook_inbox_retention_days=e.integer("WEBHOOK_INBOX_RETENTION_DAYS", 7, 1, 3650),
         rollout_initial_percentage=e.integer("ROLLOUT_INITIAL_PERCENTAGE",
                                              100 if app_env == "development" else 10, 0, 100),
         rollout_max_error_rate=e.number("ROLLOUT_MAX_ERROR_RATE", 0.01, 0, 1),

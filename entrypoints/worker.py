@@ -14,10 +14,34 @@ from entrypoints.container import Container
 
 log = structlog.get_logger(__name__)
 IDLE_POLL_S = 0.5  # also catches retries that came due, and signals lost while reconnecting
+PURGE_EVERY_S = 600.0
 
 
 async def process_webhooks(container: Container) -> None:
-    """Run until cancelled: drain due inbox events, then sleep until woken or polled."""
+    """Run until cancelled: drain due inbox events, then sleep until woken or polled; beside
+    it, delete processed events past their retention."""
+    retention = asyncio.create_task(_purge_processed(container), name="inbox-retention")
+    try:
+        await _drain(container)
+    finally:
+        retention.cancel()
+        with suppress(asyncio.CancelledError):
+            await retention
+
+
+async def _purge_processed(container: Container) -> None:
+    processor = container.webhook_processor()
+    while True:
+        try:
+            purged = await processor.purge_processed()
+            if purged:
+                log.info("inbox_purged", events=purged)
+        except ApplicationError as exc:
+            log.warning("inbox_purge_failed", error=type(exc).__name__)
+        await asyncio.sleep(PURGE_EVERY_S)
+
+
+async def _drain(container: Container) -> None:
     processor = container.webhook_processor()
     readiness = container.readiness()
     wake = asyncio.Event()

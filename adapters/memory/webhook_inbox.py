@@ -58,6 +58,15 @@ class InMemoryWebhookInbox(WebhookInbox):
             counts[row.event.status] += 1
         return counts
 
+    async def purge(self, received_before: datetime, limit: int) -> int:
+        gone = [row.event for row in self._rows.values()
+                if row.event.status is InboxStatus.DONE
+                and row.event.received_at < received_before][:limit]
+        for event in gone:
+            self._journal.discard(self._rows, event.id)
+            self._journal.discard(self._keys, (event.organization_id, event.dedupe_key))
+        return len(gone)
+
     def _update(self, event_id: UUID, status: InboxStatus, **changes: Any) -> None:
         row = self._rows.get(event_id)
         if row is None:

@@ -41,6 +41,9 @@ WHERE id = $1"""
 PARK = """
 UPDATE webhook_inbox SET status = 'dead', last_error = $2, locked_until = NULL WHERE id = $1"""
 COUNTS = "SELECT status, count(*) AS n FROM webhook_inbox GROUP BY status"
+PURGE = """
+DELETE FROM webhook_inbox WHERE id IN (
+    SELECT id FROM webhook_inbox WHERE status = 'done' AND received_at < $1 LIMIT $2)"""
 
 
 class AsyncpgWebhookInbox(WebhookInbox):
@@ -77,6 +80,10 @@ class AsyncpgWebhookInbox(WebhookInbox):
         for row in await self._db.read_rows(COUNTS):
             counts[InboxStatus(row["status"])] = row["n"]
         return counts
+
+    async def purge(self, received_before: datetime, limit: int) -> int:
+        status = await self._db.execute(PURGE, received_before, limit)
+        return int(status.rsplit(" ", 1)[-1])  # "DELETE n"
 
 
 def _to_row(event: InboxEvent, cipher: SecretCipher) -> tuple[Any, ...]:

@@ -69,6 +69,12 @@ class WebhookInbox(ABC):
     async def counts(self) -> dict[InboxStatus, int]:
         """How many events are in each status."""
 
+    @abstractmethod
+    async def purge(self, received_before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` processed (``done``) events received before
+        ``received_before``; return how many. Pending, processing and dead events stay. A
+        redelivery of a purged event is admitted again: its effect is idempotent anyway."""
+
 
 class InboxWriter(ABC):
     """The intake's way into the inbox: durable admission, shared by concurrent deliveries."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import attrs
@@ -106,6 +107,47 @@ async def test_a_rolled_back_completion_or_admission_changes_nothing(backend):
         await uow.inbox.add(undone)
     (again,) = await _claim(backend, now=T0 + LEASE)  # still open, the other never stored
     assert (again.id, again.attempts) == (event.id, 2)
+
+
+async def test_purge_deletes_only_processed_events_older_than_the_cutoff(backend):
+    old_done = [an_event(at=T0 - timedelta(days=9)) for _ in range(3)]
+    recent_done = an_event(at=T0 - timedelta(days=1))
+    old_dead, old_waiting = an_event(at=T0 - timedelta(days=9)), an_event(at=T0 - timedelta(days=9))
+    await _add(backend, *old_done, recent_done, old_dead, old_waiting)
+    await _claim(backend, now=T0)
+    async with backend.uow() as uow:
+        for event in (*old_done, recent_done):
+            await uow.inbox.complete(event.id, "applied")
+        await uow.inbox.park(old_dead.id, "unparseable")
+        await uow.inbox.retry_later(old_waiting.id, "busy", T0)
+        await uow.commit()
+
+    async with backend.uow() as uow:
+        assert await uow.inbox.purge(T0 - timedelta(days=7), limit=2) == 2
+        assert await uow.inbox.purge(T0 - timedelta(days=7), limit=2) == 1
+        assert await uow.inbox.purge(T0 - timedelta(days=7), limit=2) == 0
+        await uow.commit()
+    async with backend.uow() as uow:
+        counts = await uow.inbox.counts()
+    assert counts == {InboxStatus.PENDING: 1, InboxStatus.PROCESSING: 0,
+                      InboxStatus.DONE: 1, InboxStatus.DEAD: 1}
+    # A redelivery of a purged event is a new event again (its effect is idempotent).
+    (again,) = await _add(backend, attrs.evolve(old_done[0], id=uuid.uuid4()))
+    assert not again.duplicate
+
+
+async def test_a_rolled_back_purge_keeps_the_events(backend):
+    event = an_event(at=T0 - timedelta(days=9))
+    await _add(backend, event)
+    await _claim(backend, now=T0)
+    async with backend.uow() as uow:
+        await uow.inbox.complete(event.id, "applied")
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.inbox.purge(T0, limit=10) == 1
+    async with backend.uow() as uow:
+        assert (await uow.inbox.counts())[InboxStatus.DONE] == 1
+        assert (await uow.inbox.add(attrs.evolve(event, id=uuid.uuid4()))).duplicate
 
 
 async def test_reusing_an_event_id_for_another_key_is_a_conflict(backend):

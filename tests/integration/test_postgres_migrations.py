@@ -27,10 +27,10 @@ async def empty_dsn(postgres_provider):
 
 async def test_two_concurrent_migrations_apply_each_file_once(empty_dsn):
     first, second = await asyncio.gather(migrate(empty_dsn), migrate(empty_dsn))
-    assert sorted([first, second]) == [[], ["0001_initial"]]
+    assert sorted([first, second]) == [[], ["0001_initial", "0002_inbox_retention_index"]]
     conn = await asyncpg.connect(empty_dsn)
     try:
-        assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == 1
+        assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == 2
         assert await conn.fetchval("SELECT to_regclass('audit_heads') IS NOT NULL")
     finally:
         await conn.close()

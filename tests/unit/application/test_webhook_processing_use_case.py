@@ -286,3 +286,23 @@ async def test_one_instances_lifecycle_events_apply_in_the_order_received(app):
     assert rows[older.id].outcome != "stale"
     assert rows[newer.id].outcome != "stale"
     assert app.instance(instance.id).qr.code == "2@newer"
+
+
+async def test_processed_events_are_purged_after_the_retention_in_batches(app):
+    instance = await app.new_instance()
+    for n in range(25):
+        await app.webhook(message_upsert(instance.evolution_name, f"K{n}"))
+    dead = await put_in_inbox(app, b"not json", instance.evolution_name, "MESSAGES_UPSERT")
+    processor = WebhookProcessor(app.uow, app.clock, app.telemetry, app.alerter,
+                                 ProcessingPolicy(batch=1, max_attempts=1, retention_s=3600))
+    while await processor.process_due():
+        pass
+    assert await processor.purge_processed() == 0  # none is an hour old yet
+
+    app.clock.advance(3601)
+    assert await processor.purge_processed() == 25  # two rounds of at most 20
+
+    assert [(row.event.id, row.event.status) for row in app.inbox()] == [
+        (dead.id, InboxStatus.DEAD)]
+    async with app.uow() as uow:
+        assert len((await uow.messages.find(instance.id, 100, None)).items) == 25

@@ -108,7 +108,7 @@ def test_explicit_values_are_read() -> None:
     ("QR_TIMEOUT_MS", "99"), ("QR_TIMEOUT_MS", "5s"),
     ("WEBHOOK_JWT_LEEWAY_S", "-1"), ("WEBHOOK_SECRET_GRACE_S", "2592001"),
     ("WEBHOOK_RATE_PER_ORG", "0"), ("WEBHOOK_PROCESS_TIMEOUT_MS", "1"),
-    ("WEBHOOK_MAX_ATTEMPTS", "0"),
+    ("WEBHOOK_MAX_ATTEMPTS", "0"), ("WEBHOOK_INBOX_RETENTION_DAYS", "0"),
     ("ROLLOUT_INITIAL_PERCENTAGE", "101"), ("ROLLOUT_MAX_ERROR_RATE", "1.5"),
     ("AUDIT_RETENTION_DAYS", "30"),
     ("LOG_LEVEL", "verbose"),

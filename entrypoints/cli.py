@@ -89,7 +89,11 @@ def _development_warnings(settings: Settings) -> list[str]:
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from entrypoints.worker import process_webhooks
 
-    return _with_container(settings, lambda c: process_webhooks(c))
+    async def run(container: Any) -> None:
+        settle_heap()  # long-running, unlike the other commands that share _with_container
+        await process_webhooks(container)
+
+    return _with_container(settings, run)
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -163,7 +167,6 @@ def _with_container(settings: Settings, run: Callable[[Any], Awaitable[Any]],
         assert task is not None
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
         async with running(build_container(settings)) as container:
-            settle_heap()
             return await run(container)
 
     try:

@@ -82,11 +82,13 @@ class WebhookProcessor:
         # Messages change no instance: they are applied in one transaction together. Lifecycle
         # events are applied one per transaction; one instance's in the order claimed (the
         # order received), so that a newer QR never overtakes an older one and makes it stale.
-        together = [e for e in events if e.event not in LIFECYCLE_EVENTS]
+        together: list[InboxEvent] = []
         per_instance: dict[str, list[InboxEvent]] = {}
         for event in events:
             if event.event in LIFECYCLE_EVENTS:
                 per_instance.setdefault(event.instance_name, []).append(event)
+            else:
+                together.append(event)
         try:
             await asyncio.gather(process_together(together),
                                  *(process_in_order(group) for group in per_instance.values()))
@@ -101,13 +103,13 @@ class WebhookProcessor:
         """Delete the events processed longer ago than the retention, in short batches so
         intake is never held up; returns how many. Safe on several workers at once."""
         before = self._clock.now() - timedelta(seconds=self._policy.retention_s)
-        purged = 0
+        size, purged = self._policy.batch * 20, 0
         while True:
             async with self._uow() as uow:
-                deleted = await uow.inbox.purge(before, self._policy.batch * 20)
+                deleted = await uow.inbox.purge(before, size)
                 await uow.commit()
             purged += deleted
-            if deleted < self._policy.batch * 20:
+            if deleted < size:
                 return purged
 
     async def _release(self, events: list[InboxEvent]) -> None:

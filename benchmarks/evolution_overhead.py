@@ -60,14 +60,14 @@ def parse_args() -> argparse.Namespace:
 
 
 class Calls:
-    def __init__(self, session: Any, service: str, evolution: str) -> None:
+    def __init__(self, session: Any, service: str, evolution: str, floor: str) -> None:
         self.s = session
         self.service = service
         self.evolution = evolution
+        self.floor = floor
         self.auth = c.bearer("admin")
         self.created: list[dict[str, Any]] = []  # instances the service created
         self.proxied: list[str] = []  # and the floor
-        self.floor = ""
         self._n = itertools.count()
 
     async def direct_create(self, _: int) -> None:
@@ -167,8 +167,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await c.wait_http(floor, f"http://{c.LOOPBACK}:{floor_port}/health")
         cells: dict[str, Any] = {}
         async with c.client_session(limit=0) as session:
-            calls = Calls(session, service, evolution)
-            calls.floor = f"http://{c.LOOPBACK}:{floor_port}"
+            calls = Calls(session, service, evolution, f"http://{c.LOOPBACK}:{floor_port}")
             for warm_up in (calls.service_create, calls.floor_create):
                 await c.closed_loop(warm_up, max(levels), min(10, max(levels)))
             await c.closed_loop(calls.direct_create, 20, 1)

@@ -9,8 +9,10 @@ from adapters.crypto.cipher import SecretCipher
 from adapters.fanout import encode_signal
 from adapters.postgres.db import translated
 from adapters.postgres.unit_of_work import SIGNAL_CHANNEL
+from application.errors import StorageUnavailable, ValidationFailed
 from application.ports.inbox import Admission, InboxEvent, InboxWriter
 from application.ports.notifier import INBOX_TOPIC
+from domain.text import is_storable
 
 # One statement, one round trip, atomic on its own: the rows, and (only if a row was new) the
 # workers' wake-up. Postgres folds identical notifications of one transaction into one.
@@ -33,10 +35,30 @@ JOIN unnest($1::text[], $2::text[]) AS wanted(o, k)
 MAX_BATCH = 500
 
 
+UNSTORABLE = "holds text the store cannot keep (NUL or a lone UTF-16 surrogate)"
+# The text columns of a row, by the name a refusal gives them (the envelope's where it has one).
+TEXT_FIELDS = (("organization_id", "organization_id"), ("instance", "instance_name"),
+               ("event", "event"), ("dedupe_key", "dedupe_key"))
+
+Waiter = tuple[InboxEvent, asyncio.Future[Admission]]
+
+
+def unstorable_fields(event: InboxEvent) -> dict[str, list[str]]:
+    return {field: [UNSTORABLE] for field, column in TEXT_FIELDS
+            if not is_storable(getattr(event, column))}
+
+
+class _RowsRefused(Exception):
+    """The statement failed on the data of some row of the batch, not on the database."""
+
+
 class AsyncpgInboxWriter(InboxWriter):
     """Group commit: deliveries that arrive while a batch is being written go together in the
     next one, so a burst costs a few transactions instead of one each. Every caller still
-    waits for its own batch's commit before the webhook is acknowledged."""
+    waits for its own batch's commit before the webhook is acknowledged.
+
+    Sharing a statement must not mean sharing a fate: a row the database refuses fails alone
+    (422 for its caller), while an outage fails the whole batch at once (503 for all)."""
 
     def __init__(self, pool: asyncpg.Pool, cipher: SecretCipher) -> None:
         self._pool = pool
@@ -44,29 +66,57 @@ class AsyncpgInboxWriter(InboxWriter):
         # Batches are written one at a time, so one connection serves them all: held, not
         # taken from the pool per batch (that alone cost a third of the throughput).
         self._conn: asyncpg.Connection | None = None
-        self._pending: list[tuple[InboxEvent, asyncio.Future[Admission]]] = []
+        self._pending: list[Waiter] = []
         self._flusher: asyncio.Task[None] | None = None
         self._signal = encode_signal(INBOX_TOPIC, {})
 
     async def admit(self, event: InboxEvent) -> Admission:
+        refused = unstorable_fields(event)
+        if refused:
+            # Known before any statement: the row never joins a batch it would spoil.
+            raise ValidationFailed(refused, "the event cannot be stored")
         admitted: asyncio.Future[Admission] = asyncio.get_running_loop().create_future()
         self._pending.append((event, admitted))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush(), name="inbox-group-commit")
-        # Shielded: a caller that goes away must not cancel its neighbours' batch.
+        # Shielded: a caller that goes away must not cancel its neighbours' batch (and shield
+        # takes the outcome it no longer passes on, so a failure is not logged as unretrieved).
         return await asyncio.shield(admitted)
 
     async def _flush(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+        batch: list[Waiter] = []
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                await self._settle(batch)
+        finally:
+            # Reached with waiters left only if this task itself was cancelled (shutdown):
+            # they are told the store went away rather than left waiting forever.
+            stranded, self._pending = [*batch, *self._pending], []
+            _fail(stranded, StorageUnavailable("the inbox writer stopped"))
+
+    async def _settle(self, batch: list[Waiter]) -> None:
+        """Write the batch; when a row's data is refused, halve the part that holds it until
+        that row stands alone. Any other failure ends every part still unwritten with it:
+        an unreachable database is not worth one more attempt per row."""
+        parts = [batch]
+        while parts:
+            part = parts.pop()
             try:
-                admissions = await self._write([event for event, _ in batch])
-            except Exception as exc:  # every waiter learns of the failure, none hangs
-                for _, admitted in batch:
-                    if not admitted.done():
-                        admitted.set_exception(exc)
+                admissions = await self._write([event for event, _ in part])
+            except _RowsRefused as exc:
+                if len(part) > 1:
+                    middle = len(part) // 2
+                    parts += [part[middle:], part[:middle]]
+                else:
+                    _fail(part, ValidationFailed(
+                        {"envelope": [f"the store refused the event's data ({exc})"]},
+                        "the event cannot be stored"))
                 continue
-            for (_, admitted), admission in zip(batch, admissions, strict=True):
+            except Exception as exc:  # every waiter learns of the failure, none hangs
+                _fail([*part, *(w for p in parts for w in p)], exc)
+                return
+            for (_, admitted), admission in zip(part, admissions, strict=True):
                 if not admitted.done():
                     admitted.set_result(admission)
 
@@ -76,10 +126,18 @@ class AsyncpgInboxWriter(InboxWriter):
                 self._conn = await self._pool.acquire(timeout=5.0)
             conn = self._conn
             try:
-                rows = await conn.fetch(ADMIT, *self._columns(events), SIGNAL_CHANNEL,
-                                        self._signal)
+                try:
+                    rows = await conn.fetch(ADMIT, *self._columns(events), SIGNAL_CHANNEL,
+                                            self._signal)
+                except (asyncpg.DataError, UnicodeError) as exc:
+                    # The statement ran alone and rolled back alone, before or on the server:
+                    # the connection is idle and fit for the next one.
+                    raise _RowsRefused(getattr(exc, "sqlstate", None) or type(exc).__name__
+                                       ) from exc
                 new = {row["id"] for row in rows}
                 firsts = await self._first_ids(conn, [e for e in events if e.id not in new])
+            except _RowsRefused:
+                raise
             except BaseException:
                 await self._drop()  # a broken or cancelled connection is not reused
                 raise
@@ -111,3 +169,9 @@ class AsyncpgInboxWriter(InboxWriter):
                 [e.dedupe_key for e in events],
                 [self._cipher.encrypt_bytes(e.body) for e in events],
                 [e.received_at for e in events])
+
+
+def _fail(waiters: list[Waiter], exc: Exception) -> None:
+    for _, admitted in waiters:
+        if not admitted.done():
+            admitted.set_exception(exc)

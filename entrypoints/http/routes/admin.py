@@ -12,8 +12,11 @@ from application.ports.repositories import AuditQuery
 from application.rollout import FlagChange
 from domain.rollout import variants_from
 from entrypoints.http.auth import ADMIN, TENANT_ROLES, authenticate
+from entrypoints.http.documented import FLAG_TOGGLES, documented
 from entrypoints.http.keys import services
+from entrypoints.http.schemas import admin as shapes
 from entrypoints.http.schemas.admin import AUDIT_QUERY, EVALUATE, FLAG_PUT, VERIFY
+from entrypoints.http.schemas.answers import EvaluateResponse
 from entrypoints.http.schemas.common import json_body, load, query
 
 routes = web.RouteTableDef()
@@ -21,12 +24,15 @@ FLAG_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @routes.get("/api/admin/feature-flags")
+@documented("List rollout flags", answer=shapes.FlagList, roles=ADMIN)
 async def list_flags(request: web.Request) -> web.Response:
     authenticate(request, ADMIN)
     return web.json_response(await services(request).rollout().list())
 
 
 @routes.post("/api/admin/feature-flags")
+@documented("Kill switch / bulk toggle", answer=shapes.FlagList, body=FLAG_TOGGLES,
+            answer_description="The flags changed", roles=ADMIN)
 async def toggle_flags(request: web.Request) -> web.Response:
     """Kill switch and bulk toggle: ``{"radical_solution": false}``."""
     actor = authenticate(request, ADMIN)
@@ -38,6 +44,7 @@ async def toggle_flags(request: web.Request) -> web.Response:
 
 
 @routes.put("/api/admin/feature-flags/{name}")
+@documented("Configure a flag", answer=shapes.FlagSchema, body=FLAG_PUT, roles=ADMIN)
 async def put_flag(request: web.Request) -> web.Response:
     actor = authenticate(request, ADMIN)
     data: dict[str, Any] = load(FLAG_PUT, await json_body(request))
@@ -51,6 +58,7 @@ async def put_flag(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/admin/feature-flags/{name}/advance")
+@documented("Next rollout stage", answer=shapes.FlagSchema, roles=ADMIN)
 async def advance_flag(request: web.Request) -> web.Response:
     actor = authenticate(request, ADMIN)
     return web.json_response(
@@ -58,6 +66,8 @@ async def advance_flag(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/feature-flags/evaluate")
+@documented("Evaluate flags for an organization", answer=EvaluateResponse, query=EVALUATE,
+            roles=TENANT_ROLES)
 async def evaluate_flags(request: web.Request) -> web.Response:
     actor = authenticate(request, TENANT_ROLES)
     org = query(request, EVALUATE)["organization_id"]
@@ -65,6 +75,8 @@ async def evaluate_flags(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/admin/audit")
+@documented("Audit events", answer=shapes.AuditPage, query=AUDIT_QUERY, roles=TENANT_ROLES,
+            description="A tenant_admin reads its own organization only.")
 async def audit_events(request: web.Request) -> web.Response:
     actor = authenticate(request, TENANT_ROLES)
     q = query(request, AUDIT_QUERY)
@@ -73,16 +85,20 @@ async def audit_events(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/admin/audit/verify")
+@documented("Verify the audit hash chain", answer=shapes.VerifyResponse, query=VERIFY,
+            roles=ADMIN)
 async def audit_verify(request: web.Request) -> web.Response:
     authenticate(request, ADMIN)
     org = query(request, VERIFY)["organization_id"]
     return web.json_response(await services(request).audit().verify(org))
 
 
-@routes.post("/api/admin/organizations/{org}/webhook-secret/rotate")
+@routes.post("/api/admin/organizations/{orgId}/webhook-secret/rotate")
+@documented("Rotate the organization's webhook secret", status=201, roles=ADMIN,
+            answer=shapes.RotateResponse, description="The secret is shown once.")
 async def rotate_secret(request: web.Request) -> web.Response:
     actor = authenticate(request, ADMIN)
-    org = request.match_info["org"]
+    org = request.match_info["orgId"]
     load(VERIFY, {"organization_id": org})
     return web.json_response(await services(request).organizations().rotate(actor, org),
                              status=201)

@@ -13,7 +13,9 @@ from application.instances import instance_page
 from application.presenters import instance_view
 from application.quick_create import QuickCreate
 from entrypoints.http.auth import TENANT_ROLES, authenticate
+from entrypoints.http.documented import BROWSER, documented
 from entrypoints.http.keys import services
+from entrypoints.http.schemas import instances as shapes
 from entrypoints.http.schemas.common import json_body, load, query
 from entrypoints.http.schemas.instances import INSTANCE_LIST, PAGE, QUICK_CREATE
 from entrypoints.http.sse import stream_response
@@ -30,6 +32,9 @@ def instance_id(request: web.Request) -> UUID:
 
 
 @routes.post(f"{BASE}/quick-create")
+@documented("Create an instance in one call", status=201, answer=shapes.QuickCreateResponse,
+            body=QUICK_CREATE, body_required=False, roles=TENANT_ROLES,
+            headers={"Idempotency-Key": {"type": "string", "minLength": 1, "maxLength": 255}})
 async def quick_create(request: web.Request) -> web.Response:
     """Create an instance in one call; the QR follows on the stream."""
     actor = authenticate(request, TENANT_ROLES)
@@ -45,6 +50,7 @@ async def quick_create(request: web.Request) -> web.Response:
 
 
 @routes.get(BASE)
+@documented("List instances", answer=shapes.InstancePage, query=INSTANCE_LIST, roles=TENANT_ROLES)
 async def list_instances(request: web.Request) -> web.Response:
     actor = authenticate(request, TENANT_ROLES)
     q = query(request, INSTANCE_LIST)
@@ -54,6 +60,7 @@ async def list_instances(request: web.Request) -> web.Response:
 
 
 @routes.get(BASE + "/{id}")
+@documented("Get an instance", answer=shapes.InstanceSchema, roles=TENANT_ROLES)
 async def get_instance(request: web.Request) -> web.Response:
     actor = authenticate(request, TENANT_ROLES)
     instance = await services(request).instances().get(actor, instance_id(request))
@@ -61,6 +68,7 @@ async def get_instance(request: web.Request) -> web.Response:
 
 
 @routes.post(BASE + "/{id}/connect")
+@documented("The current QR", answer=shapes.ConnectResponse, roles=TENANT_ROLES)
 async def connect(request: web.Request) -> web.Response:
     """The QR to scan now: cached, from Evolution, or from the next webhook."""
     actor = authenticate(request, TENANT_ROLES)
@@ -69,6 +77,9 @@ async def connect(request: web.Request) -> web.Response:
 
 
 @routes.get(BASE + "/{id}/qr/stream")
+@documented("QR stream (Server-Sent Events)", answer={"type": "string"},
+            answer_type="text/event-stream", security=BROWSER, roles=TENANT_ROLES,
+            headers={"Last-Event-ID": {"type": "string"}})
 async def qr_stream(request: web.Request) -> web.StreamResponse:
     actor = authenticate(request, TENANT_ROLES, allow_browser=True)
     events = await services(request).qr_streams().open(actor, instance_id(request))
@@ -76,6 +87,7 @@ async def qr_stream(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get(BASE + "/{id}/status")
+@documented("Live state from Evolution", answer=shapes.StatusResponse, roles=TENANT_ROLES)
 async def status(request: web.Request) -> web.Response:
     actor = authenticate(request, TENANT_ROLES)
     return web.json_response(
@@ -83,6 +95,7 @@ async def status(request: web.Request) -> web.Response:
 
 
 @routes.post(BASE + "/{id}/restart")
+@documented("Restart the socket", status=202, answer=shapes.InstanceSchema, roles=TENANT_ROLES)
 async def restart(request: web.Request) -> web.Response:
     actor = authenticate(request, TENANT_ROLES)
     instance = await services(request).instances().restart(actor, instance_id(request))
@@ -90,6 +103,7 @@ async def restart(request: web.Request) -> web.Response:
 
 
 @routes.post(BASE + "/{id}/logout")
+@documented("Log out of WhatsApp", answer=shapes.InstanceSchema, roles=TENANT_ROLES)
 async def logout(request: web.Request) -> web.Response:
     actor = authenticate(request, TENANT_ROLES)
     instance = await services(request).instances().logout(actor, instance_id(request))
@@ -97,6 +111,7 @@ async def logout(request: web.Request) -> web.Response:
 
 
 @routes.delete(BASE + "/{id}")
+@documented("Delete in Evolution, keep the history", status=204, roles=TENANT_ROLES)
 async def delete(request: web.Request) -> web.Response:
     actor = authenticate(request, TENANT_ROLES)
     await services(request).instances().delete(actor, instance_id(request))
@@ -104,6 +119,8 @@ async def delete(request: web.Request) -> web.Response:
 
 
 @routes.get(BASE + "/{id}/messages")
+@documented("Message history, newest first", answer=shapes.MessagePage, query=PAGE,
+            roles=TENANT_ROLES)
 async def messages(request: web.Request) -> web.Response:
     actor = authenticate(request, TENANT_ROLES)
     q = query(request, PAGE)

@@ -8,8 +8,10 @@ from email.utils import format_datetime
 from aiohttp import web
 
 from entrypoints.http.auth import TENANT_ROLES, authenticate
+from entrypoints.http.documented import BROWSER, DEPRECATION, documented
 from entrypoints.http.keys import services
 from entrypoints.http.routes.instances import instance_id
+from entrypoints.http.schemas.instances import ConnectResponse
 from entrypoints.http.sse import stream_response
 
 routes = web.RouteTableDef()
@@ -27,6 +29,8 @@ def _count(request: web.Request, route: str, organization_id: str) -> None:
 
 
 @routes.route("*", "/api/whatsapp/instances/{id}/connect")
+@documented("Deprecated connect", answer=ConnectResponse, answer_headers=DEPRECATION,
+            methods=("GET", "POST"), deprecated=True, roles=TENANT_ROLES)
 async def legacy_connect(request: web.Request) -> web.Response:
     if request.method not in ("GET", "POST"):
         raise web.HTTPMethodNotAllowed(request.method, ["GET", "POST"])
@@ -37,6 +41,9 @@ async def legacy_connect(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/whatsapp/instances/{id}/qr/stream")
+@documented("Deprecated QR stream", answer={"type": "string"}, answer_headers=DEPRECATION,
+            answer_type="text/event-stream", security=BROWSER, deprecated=True,
+            roles=TENANT_ROLES, headers={"Last-Event-ID": {"type": "string"}})
 async def legacy_stream(request: web.Request) -> web.StreamResponse:
     actor = authenticate(request, TENANT_ROLES, allow_browser=True)
     events = await services(request).qr_streams().open(actor, instance_id(request))

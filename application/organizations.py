@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import structlog
 
@@ -26,7 +27,8 @@ log = structlog.get_logger(__name__)
 def webhook_for(public_base_url: str, organization_id: str, secret: str) -> WebhookRegistration:
     """What Evolution is told about us (API.md 4a): its jwt_key signs every delivery."""
     return WebhookRegistration(
-        url=f"{public_base_url.rstrip('/')}/api/webhooks/evolution/{organization_id}",
+        url=(f"{public_base_url.rstrip('/')}/api/webhooks/evolution/"
+             f"{quote(organization_id, safe='')}"),
         headers={"jwt_key": secret}, events=REGISTERED_EVENTS)
 
 

@@ -99,15 +99,15 @@ class RolloutService:
         return {"items": [flag_view(f) for f in changed]}
 
     async def advance(self, actor: Actor, name: str) -> dict[str, Any]:
-        rate = self._flagged_path.error_rate(self._clock.monotonic())
-        if rate > self._max_error_rate:
-            raise RolloutUnhealthy(
-                f"error rate {rate:.2%} over the last 15 minutes is above "
-                f"{self._max_error_rate:.2%}", error_rate=rate)
         async with self._uow() as uow:
             old = await uow.flags.get(name)
-            if old is None:
+            if old is None:  # an unknown flag is not found, however healthy the path
                 raise NotFound(f"flag {name} not found")
+            rate = self._flagged_path.error_rate(self._clock.monotonic())
+            if rate > self._max_error_rate:
+                raise RolloutUnhealthy(
+                    f"error rate {rate:.2%} over the last 15 minutes is above "
+                    f"{self._max_error_rate:.2%}", error_rate=rate)
             return flag_view(await self._store(uow, actor, old,
                                                old.advanced(self._clock.now(), actor.id)))
 

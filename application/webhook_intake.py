@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 
 import attrs
@@ -12,11 +11,12 @@ import structlog
 
 from application.audit_trail import audit_draft
 from application.errors import (
-    MalformedJson,
+    NotFound,
     RateLimited,
     Unauthenticated,
     ValidationFailed,
 )
+from application.json_input import parse_json
 from application.ports.inbox import Admission, InboxEvent, InboxWriter
 from application.ports.system import Clock, IdGenerator
 from application.ports.telemetry import Telemetry
@@ -27,6 +27,7 @@ from application.webhook_directory import Recipient, WebhookDirectory
 from domain.access import Actor, Role
 from domain.audit import AuditAction
 from domain.errors import InvalidEnvelope
+from domain.text import is_organization_id
 from domain.webhook import Envelope, dedupe_key, parse_envelope
 
 log = structlog.get_logger(__name__)
@@ -65,6 +66,9 @@ class WebhookIntakeService:
 
     async def receive(self, delivery: WebhookDelivery) -> Admission:
         """Acknowledge only what is stored; a redelivery is a harmless duplicate."""
+        if delivery.organization_id is not None and not is_organization_id(
+                delivery.organization_id):
+            raise NotFound("no organization has that id")  # no such id can exist
         envelope = _envelope(delivery.body)
         recipient = await self._directory.resolve(delivery.organization_id, envelope.instance)
         if not self._authentic(delivery, recipient, envelope):
@@ -76,9 +80,12 @@ class WebhookIntakeService:
                 raise Unauthenticated("webhook signature, token or key did not verify")
         organization = recipient.organization
         self._limit(organization.id)
+        try:
+            key = dedupe_key(envelope, delivery.body, delivery.headers.get("webhook-id"))
+        except InvalidEnvelope as exc:
+            raise ValidationFailed(exc.errors, "the event cannot be identified") from exc
         admission = await self._inbox.admit(InboxEvent(
-            self._ids.uuid(), organization.id, envelope.instance, envelope.kind,
-            dedupe_key(envelope, delivery.body, delivery.headers.get("webhook-id")),
+            self._ids.uuid(), organization.id, envelope.instance, envelope.kind, key,
             delivery.body, self._clock.now()))
         self._telemetry.webhook_received(envelope.kind,
                                          "duplicate" if admission.duplicate else "accepted")
@@ -133,10 +140,7 @@ class WebhookIntakeService:
 
 
 def _envelope(body: bytes) -> Envelope:
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedJson("the body is not valid JSON") from exc
+    payload = parse_json(body)
     try:
         return parse_envelope(payload)
     except InvalidEnvelope as exc:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import datetime, timedelta
 from uuid import UUID
 
 import attrs
 import structlog
 
+from application.json_input import parse_json
 from application.lifecycle import move, show_qr
 from application.ports.inbox import InboxEvent
 from application.ports.system import Clock
@@ -134,7 +134,7 @@ class WebhookProcessor:
         return True
 
     async def _apply_in(self, uow: UnitOfWork, event: InboxEvent) -> str:
-        meaning = interpret(parse_envelope(json.loads(event.body)), self._clock.now())
+        meaning = interpret(parse_envelope(parse_json(event.body)), self._clock.now())
         instance_id = await self._instance_id(uow, event.instance_name)
         outcome = "unknown_instance" if instance_id is None else await self._record(
             uow, instance_id, meaning)
@@ -154,7 +154,7 @@ class WebhookProcessor:
 
     async def _apply(self, event: InboxEvent) -> str:
         """The event's effect and the inbox's ``done`` commit together: exactly once in effect."""
-        envelope = parse_envelope(json.loads(event.body))
+        envelope = parse_envelope(parse_json(event.body))
         meaning = interpret(envelope, self._clock.now())
         async with self._uow() as uow:
             if isinstance(meaning, QrUpdated | StateSignalled):

@@ -13,6 +13,7 @@ import attrs
 from domain.errors import InvalidEnvelope
 from domain.instance import InstanceState, LifecycleSignal, QrCode
 from domain.messages import Message, message_from_upsert
+from domain.text import clean_content, is_storable
 
 # The events registered with Evolution on create (API.md 4a), in config spelling.
 REGISTERED_EVENTS = (
@@ -68,6 +69,8 @@ def parse_envelope(body: Any) -> Envelope:
         value = body.get(field)
         if not isinstance(value, str) or not value.strip() or len(value) > 200:
             errors[field] = ["must be a non-empty string of at most 200 characters"]
+        elif not is_storable(value):
+            errors[field] = [UNSTORABLE]
     when = _parse_time(body.get("date_time"), errors)
     for field in ("sender", "apikey"):
         if body.get(field) is not None and not isinstance(body.get(field), str):
@@ -90,17 +93,33 @@ def _parse_time(value: Any, errors: dict[str, list[str]]) -> datetime | None:
 
 
 def dedupe_key(envelope: Envelope, raw_body: bytes, webhook_id: str | None) -> str:
-    """API.md 5a: the sender's id, else the message identity, else the body's hash."""
+    """API.md 5a: the sender's id, else the message identity, else the body's hash.
+
+    Each part identifies the event, so one that cannot be stored is refused
+    (``InvalidEnvelope``, naming where it came from) rather than cleaned into another event's
+    identity."""
     if webhook_id:
-        return f"id:{webhook_id[:200]}"
+        return f"id:{_identity('webhook-id', webhook_id[:200])}"
     data = envelope.data if isinstance(envelope.data, Mapping) else {}
     key = data.get("key")
     if envelope.kind in _MESSAGE_EVENTS and isinstance(key, Mapping) and key.get("id"):
-        return f"msg:{envelope.instance}:{envelope.kind}:{key['id']}"
+        return f"msg:{envelope.instance}:{envelope.kind}:{_identity('data.key.id', key['id'])}"
     if envelope.kind == "MESSAGES_UPDATE" and data.get("keyId") and data.get("status"):
         # One message goes through several statuses; each is a distinct event.
-        return f"msg:{envelope.instance}:{envelope.kind}:{data['keyId']}:{data['status']}"
+        return (f"msg:{envelope.instance}:{envelope.kind}:"
+                f"{_identity('data.keyId', data['keyId'])}:"
+                f"{_identity('data.status', data['status'])}")
     return "sha256:" + hashlib.sha256(raw_body).hexdigest()
+
+
+UNSTORABLE = "must not contain NUL or unpaired UTF-16 surrogates"
+
+
+def _identity(field: str, value: Any) -> str:
+    text = str(value)
+    if not is_storable(text):
+        raise InvalidEnvelope({field: [UNSTORABLE]})
+    return text
 
 
 # Typed events ---------------------------------------------------------------------------------
@@ -135,8 +154,11 @@ DomainEvent = QrUpdated | StateSignalled | MessageReceived | MessageStatusChange
 
 
 def interpret(envelope: Envelope, received_at: datetime) -> DomainEvent:
-    """Turn an envelope into the one thing it means for an instance."""
-    data = envelope.data if isinstance(envelope.data, Mapping) else {}
+    """Turn an envelope into the one thing it means for an instance.
+
+    Everything read from ``data`` is content: cleaned here, once, so that what was
+    acknowledged can always be stored (API.md section 1)."""
+    data = clean_content(envelope.data) if isinstance(envelope.data, Mapping) else {}
     at = envelope.date_time
     kind = envelope.kind
     if kind == "QRCODE_UPDATED":

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 from aiohttp import web
 
 from application.errors import Forbidden, Unauthenticated
 from application.ports.tokens import JwtCodec
-from domain.access import Actor, Role
+from domain.access import Actor, Role, claims_problem
 
 TENANT_ROLES = frozenset({Role.ADMIN, Role.TENANT_ADMIN})
 ADMIN = frozenset({Role.ADMIN})
@@ -31,14 +33,11 @@ def authenticate(request: web.Request, roles: frozenset[Role],
     claims = request.app[JWT_KEY].decode(token, request.app[JWT_SECRET_KEY]) if token else None
     if not claims:
         raise Unauthenticated("a valid bearer token is required")
-    try:
-        role = Role(claims.get("role"))
-    except ValueError:
-        raise Unauthenticated("the token names no known role") from None
-    sub, org = claims.get("sub"), claims.get("org")
-    if not isinstance(sub, str) or not sub or (role is Role.TENANT_ADMIN and not org):
-        raise Unauthenticated("the token lacks sub, or org for a tenant_admin")
+    problem = claims_problem(claims, time.time())
+    if problem is not None:
+        raise Unauthenticated(problem)
+    role = Role(claims["role"])
     if role not in roles:
         raise Forbidden(f"role {role} may not call this route")
-    return Actor(sub, role, str(org) if org else None, request.remote,
+    return Actor(claims["sub"], role, claims.get("org"), request.remote,
                  request.headers.get("User-Agent"))

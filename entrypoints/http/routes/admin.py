@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from aiohttp import web
@@ -11,6 +10,7 @@ from application.errors import ValidationFailed
 from application.ports.repositories import AuditQuery
 from application.rollout import FlagChange
 from domain.rollout import variants_from
+from domain.text import is_name
 from entrypoints.http.auth import ADMIN, TENANT_ROLES, authenticate
 from entrypoints.http.documented import FLAG_TOGGLES, documented
 from entrypoints.http.keys import services
@@ -20,7 +20,6 @@ from entrypoints.http.schemas.answers import EvaluateResponse
 from entrypoints.http.schemas.common import json_body, load, query
 
 routes = web.RouteTableDef()
-FLAG_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @routes.get("/api/admin/feature-flags")
@@ -38,7 +37,7 @@ async def toggle_flags(request: web.Request) -> web.Response:
     actor = authenticate(request, ADMIN)
     body = await json_body(request)
     if not isinstance(body, dict) or not body or not all(
-            isinstance(v, bool) for v in body.values()):
+            is_name(k) and isinstance(v, bool) for k, v in body.items()):
         raise ValidationFailed({"_schema": ["expected an object of flag name to boolean"]})
     return web.json_response(await services(request).rollout().toggle(actor, body))
 
@@ -106,6 +105,6 @@ async def rotate_secret(request: web.Request) -> web.Response:
 
 def _flag_name(request: web.Request) -> str:
     name = request.match_info["name"]
-    if not FLAG_NAME.match(name):
+    if not is_name(name):
         raise ValidationFailed({"name": ["must be 1..64 of [A-Za-z0-9_-]"]})
     return name

@@ -12,6 +12,7 @@ from application.errors import NotFound, ValidationFailed
 from application.instances import instance_page
 from application.presenters import instance_view
 from application.quick_create import QuickCreate
+from domain.text import is_storable
 from entrypoints.http.auth import TENANT_ROLES, authenticate
 from entrypoints.http.documented import BROWSER, documented
 from entrypoints.http.keys import services
@@ -41,8 +42,8 @@ async def quick_create(request: web.Request) -> web.Response:
     body = await json_body(request, required=False)
     data = load(QUICK_CREATE, body)
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= 255:
-        raise ValidationFailed({"Idempotency-Key": ["must be 1..255 characters"]})
+    if key is not None and not (1 <= len(key) <= 255 and is_storable(key)):
+        raise ValidationFailed({"Idempotency-Key": ["must be 1..255 storable characters"]})
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
     result = await services(request).quick_create().quick_create(
         actor, QuickCreate(**data, idempotency_key=key, request_hash=digest))

@@ -1,24 +1,44 @@
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from typing import Any
 
-from entrypoints.http.schemas.common import ORG_ID, PageQuery, page_of
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from entrypoints.http.schemas.common import (
+    NAME_RULE,
+    ORG_ID,
+    Boolean,
+    Integer,
+    PageQuery,
+    Text,
+    page_of,
+)
 
 
 class VariantSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(1, 64))
-    weight = fields.Integer(required=True, validate=validate.Range(0, 10_000))
+    class Meta:
+        unknown = RAISE
+
+    name = Text(required=True, validate=NAME_RULE)
+    weight = Integer(required=True, validate=validate.Range(0, 10_000))
+
+
+def _unique_names(variants: list[dict[str, Any]] | None) -> None:
+    names = [v["name"] for v in variants or ()]
+    if len(names) != len(set(names)):
+        raise ValidationError("variant names must be unique")
 
 
 class FlagPutRequest(Schema):
     class Meta:
         unknown = RAISE
 
-    enabled = fields.Boolean(required=True)
-    percentage = fields.Integer(required=True, validate=validate.Range(0, 100))
-    allow_orgs = fields.List(fields.String(validate=ORG_ID), load_default=list)
-    deny_orgs = fields.List(fields.String(validate=ORG_ID), load_default=list)
-    variants = fields.List(fields.Nested(VariantSchema), load_default=None)
+    enabled = Boolean(required=True)
+    percentage = Integer(required=True, validate=validate.Range(0, 100))
+    allow_orgs = fields.List(Text(validate=ORG_ID), load_default=list)
+    deny_orgs = fields.List(Text(validate=ORG_ID), load_default=list)
+    variants = fields.List(fields.Nested(VariantSchema), load_default=None,
+                           validate=_unique_names)
 
 
 class FlagSchema(Schema):
@@ -37,18 +57,18 @@ class FlagList(Schema):
 
 
 class EvaluateQuery(Schema):
-    organization_id = fields.String(validate=ORG_ID, load_default=None)
+    organization_id = Text(validate=ORG_ID, load_default=None)
 
 
 class AuditQuerySchema(PageQuery):
-    organization_id = fields.String(validate=ORG_ID, load_default=None)
-    action = fields.String(validate=validate.Length(1, 64), load_default=None)
+    organization_id = Text(validate=ORG_ID, load_default=None)
+    action = Text(validate=NAME_RULE, load_default=None)
     since = fields.AwareDateTime(load_default=None)
     until = fields.AwareDateTime(load_default=None)
 
 
 class VerifyQuery(Schema):
-    organization_id = fields.String(validate=ORG_ID, load_default=None)
+    organization_id = Text(validate=ORG_ID, load_default=None)
 
 
 class AuditEventSchema(Schema):

@@ -2,25 +2,85 @@
 
 from __future__ import annotations
 
-import json
+import re
 from typing import Any
 
 from aiohttp import web
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from application.errors import MalformedJson, ValidationFailed
+from application.json_input import parse_json
 from application.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from domain.text import NAME, ORGANIZATION_ID, is_storable
 
-ORG_ID = validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$", error="must be 1..64 of [A-Za-z0-9_-]")
+UNSTORABLE = "must not contain NUL or unpaired UTF-16 surrogates"
+
+
+class Text(fields.String):
+    """A string Postgres can store: fields that identify or name something are refused,
+    never silently changed, when they hold NUL or a lone surrogate (API.md section 1)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not is_storable(text):
+            raise ValidationError(UNSTORABLE)
+        return text
+
+
+class Boolean(fields.Boolean):
+    """``true`` or ``false`` only: marshmallow's own also takes ``"yes"``, ``1`` and ``"on"``."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class Integer(fields.Integer):
+    """A JSON integer: no string, no float, not even ``1e2`` or ``50.0``, and no boolean."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class QueryInteger(fields.Integer):
+    """A query-string integer: ASCII digits only (``int()`` also takes other scripts'
+    digits, and ``" 5"``)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, str) or not re.fullmatch(r"[0-9]{1,9}", value, re.ASCII):
+            raise self.make_error("invalid")
+        return int(value)
+
+
+class Matches(validate.Validator):
+    """The whole value matches ``pattern`` (``validate.Regexp`` lets ``$`` pass a newline)."""
+
+    def __init__(self, pattern: re.Pattern[str], error: str) -> None:
+        self.pattern = pattern
+        self.error = error
+
+    def __call__(self, value: Any) -> Any:
+        if not isinstance(value, str) or self.pattern.fullmatch(value) is None:
+            raise ValidationError(self.error)
+        return value
+
+
+ORG_ID = Matches(ORGANIZATION_ID, "must be 1..64 of [A-Za-z0-9_-]")
+NAME_RULE = Matches(NAME, "must be 1..64 of [A-Za-z0-9_-]")
 
 
 class PageQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    limit = fields.Integer(load_default=DEFAULT_LIMIT,
-                           validate=validate.Range(1, MAX_LIMIT))
-    cursor = fields.String(load_default=None, validate=validate.Length(1, 512))
+    limit = QueryInteger(load_default=DEFAULT_LIMIT, validate=validate.Range(1, MAX_LIMIT))
+    cursor = Text(load_default=None, validate=validate.Length(1, 512))
 
 
 def page_of(item: type[Schema], name: str) -> type[Schema]:
@@ -64,10 +124,7 @@ async def json_body(request: web.Request, required: bool = True) -> Any:
         if required:
             raise MalformedJson("a JSON body is required")
         return {}
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedJson("the body is not valid JSON") from exc
+    return parse_json(raw)
 
 
 def query(request: web.Request, schema: Schema) -> dict[str, Any]:

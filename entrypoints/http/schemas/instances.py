@@ -3,23 +3,30 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 from domain.instance import InstanceState
-from entrypoints.http.schemas.common import ORG_ID, PageQuery, page_of
+from domain.text import PHONE_NUMBER
+from entrypoints.http.schemas.common import (
+    ORG_ID,
+    Boolean,
+    Matches,
+    PageQuery,
+    Text,
+    page_of,
+)
 
 
 class QuickCreateRequest(Schema):
     class Meta:
         unknown = RAISE
 
-    organization_id = fields.String(validate=ORG_ID, load_default=None)
-    display_name = fields.String(validate=validate.Length(1, 120), load_default=None)
-    phone_number = fields.String(validate=validate.Regexp(r"^\d{8,15}$",
-                                                          error="must be 8..15 digits"),
-                                 load_default=None)
-    wait_for_qr = fields.Boolean(load_default=False)
+    organization_id = Text(validate=ORG_ID, load_default=None)
+    display_name = Text(validate=validate.Length(1, 120), load_default=None)
+    phone_number = Text(validate=Matches(PHONE_NUMBER, "must be 8..15 digits"),
+                        load_default=None)
+    wait_for_qr = Boolean(load_default=False)
 
 
 class InstanceListQuery(PageQuery):
-    organization_id = fields.String(validate=ORG_ID, load_default=None)
+    organization_id = Text(validate=ORG_ID, load_default=None)
     state = fields.Enum(InstanceState, by_value=True, load_default=None)
 
 

@@ -200,7 +200,7 @@ async def test_poisoned_event_is_retried_with_backoff_then_parked_dead_and_alert
     assert app.store.inbox[healthy.event_id].event.status is InboxStatus.DONE
     assert (row().event.status, row().event.attempts) == (InboxStatus.PENDING, 1)
     assert row().next_attempt_at == app.clock.now() + timedelta(seconds=backoff)
-    assert row().last_error.startswith("JSONDecodeError")
+    assert row().last_error.startswith("MalformedJson")
     assert await app.processor.process_due() == 0  # not due yet
 
     app.clock.advance(backoff)

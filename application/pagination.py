@@ -6,6 +6,7 @@ import base64
 import binascii
 
 from application.errors import ValidationFailed
+from domain.text import is_storable
 
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
@@ -22,6 +23,6 @@ def decode_cursor(cursor: str, arity: int) -> list[str]:
         parts = base64.urlsafe_b64decode(padded.encode()).decode().split("|")
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise ValidationFailed({"cursor": ["is not a cursor this service issued"]}) from exc
-    if len(parts) != arity:
+    if len(parts) != arity or not all(is_storable(part) for part in parts):
         raise ValidationFailed({"cursor": ["is not a cursor this service issued"]})
     return parts

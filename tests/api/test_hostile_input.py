@@ -8,6 +8,7 @@ case here was a 500, a silent loss or a lenient accept before.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from collections.abc import AsyncIterator
@@ -181,6 +182,17 @@ async def test_bad_variant_names_are_422(svc: Service, variant: str) -> None:
 async def test_bad_audit_action_query_is_422(svc: Service, action: str) -> None:
     response = await svc.client.get(f"/api/admin/audit?action={action}", headers=svc.auth())
     assert response.status == 422
+
+
+@pytest.mark.parametrize("parts", [b"2026-12-01T00:00:00+00:00|a\x00b", b"\xff|x",
+                                   b"2026-12-01T00:00:00+00:00|\xed\xa0\xbd"])
+async def test_a_forged_cursor_is_422(svc: Service, parts: bytes) -> None:
+    created = await svc.quick_create("clinic-h")
+    cursor = base64.urlsafe_b64encode(parts).decode().rstrip("=")
+    for path in (f"/api/channels/whatsapp/instances/{created['instance']['id']}/messages",
+                 "/api/channels/whatsapp/instances", "/api/admin/audit"):
+        response = await svc.client.get(f"{path}?cursor={cursor}", headers=svc.auth())
+        assert response.status == 422, (path, await response.text())
 
 
 async def test_unstorable_idempotency_key_is_422(svc: Service) -> None:

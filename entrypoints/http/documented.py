@@ -51,6 +51,13 @@ EVENT_SUFFIX = {"type": "string", "pattern": "^[a-z][a-z0-9-]{1,63}$",
 FLAG_TOGGLES = {"type": "object", "minProperties": 1,
                 "additionalProperties": {"type": "boolean"},
                 "description": "Flag name to enabled, e.g. `{\"radical_solution\": false}`"}
+# One Server-Sent Event of the QR stream (API.md section 6), as OpenAPI 3.0 tools read a
+# text/event-stream schema: each event an object. `data` is the event's JSON object as text.
+SSE_EVENT = {"type": "object", "required": ["event", "data"],
+             "properties": {"event": {"type": "string",
+                                      "enum": ["state", "qr", "connected", "timeout", "error"]},
+                            "data": {"type": "string", "description": "A JSON object"},
+                            "id": {"type": "string"}, "retry": {"type": "integer"}}}
 # The preserved routes' answer headers (API.md section 5).
 DEPRECATION = {"Deprecation": "`true`", "Sunset": "LEGACY_SUNSET_DATE as an HTTP-date",
                "Link": "The successor: `</api/channels/whatsapp/instances/{id}/connect>; "

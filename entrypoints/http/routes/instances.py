@@ -14,7 +14,7 @@ from application.presenters import instance_view
 from application.quick_create import QuickCreate
 from domain.text import is_storable
 from entrypoints.http.auth import TENANT_ROLES, authenticate
-from entrypoints.http.documented import BROWSER, documented
+from entrypoints.http.documented import BROWSER, SSE_EVENT, documented
 from entrypoints.http.keys import services
 from entrypoints.http.schemas import instances as shapes
 from entrypoints.http.schemas.common import json_body, load, query
@@ -78,7 +78,7 @@ async def connect(request: web.Request) -> web.Response:
 
 
 @routes.get(BASE + "/{id}/qr/stream")
-@documented("QR stream (Server-Sent Events)", answer={"type": "string"},
+@documented("QR stream (Server-Sent Events)", answer=SSE_EVENT,
             answer_type="text/event-stream", security=BROWSER, roles=TENANT_ROLES,
             headers={"Last-Event-ID": {"type": "string"}})
 async def qr_stream(request: web.Request) -> web.StreamResponse:

@@ -8,7 +8,7 @@ from email.utils import format_datetime
 from aiohttp import web
 
 from entrypoints.http.auth import TENANT_ROLES, authenticate
-from entrypoints.http.documented import BROWSER, DEPRECATION, documented
+from entrypoints.http.documented import BROWSER, DEPRECATION, SSE_EVENT, documented
 from entrypoints.http.keys import services
 from entrypoints.http.routes.instances import instance_id
 from entrypoints.http.schemas.instances import ConnectResponse
@@ -41,7 +41,7 @@ async def legacy_connect(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/whatsapp/instances/{id}/qr/stream")
-@documented("Deprecated QR stream", answer={"type": "string"}, answer_headers=DEPRECATION,
+@documented("Deprecated QR stream", answer=SSE_EVENT, answer_headers=DEPRECATION,
             answer_type="text/event-stream", security=BROWSER, deprecated=True,
             roles=TENANT_ROLES, headers={"Last-Event-ID": {"type": "string"}})
 async def legacy_stream(request: web.Request) -> web.StreamResponse:

@@ -64,6 +64,7 @@ class Settings:
     fake_evolution_time_scale: float
     audit_retention_days: int
     alert_cooldown_s: float
+    http_header_timeout_s: float
     log_level: str
 
     @property
@@ -84,7 +85,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     base_url = e.url("EVOLUTION_API_BASE_URL")
     adapter = e.choice("EVOLUTION_ADAPTER", ("http", "fake"), "http" if base_url else "fake")
     settings = Settings(
-        app_env=app_env, host=e.text("HOST") or "0.0.0.0", port=port,  # noqa: S104
+        # Development runs with a published JWT secret: reachable from this machine only.
+        app_env=app_env, host=e.text("HOST") or ("127.0.0.1" if app_env == "development"
+                                                  else "0.0.0.0"),  # noqa: S104
+        port=port,
         public_base_url=(e.url("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
         metrics_port=e.integer("METRICS_PORT", None, 1, 65535),
         database_url=e.text("DATABASE_URL"),
@@ -119,6 +123,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         fake_evolution_time_scale=e.number("FAKE_EVOLUTION_TIME_SCALE", 1.0, 0.001, 100),
         audit_retention_days=e.integer("AUDIT_RETENTION_DAYS", 2557, 2557, 100_000),
         alert_cooldown_s=e.number("ALERT_COOLDOWN_S", 300, 0, 86_400),
+        http_header_timeout_s=e.number("HTTP_HEADER_TIMEOUT_S", 10, 0.5, 3600),
         log_level=e.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info"),
     )
     _check(settings)

@@ -61,6 +61,22 @@ def test_empty_environment_is_the_embedded_development_default() -> None:
     assert s.data_encryption_key == DEV_ENCRYPTION_KEY
 
 
+def test_http_header_timeout_is_ten_seconds_unless_configured() -> None:
+    assert load_settings({}).http_header_timeout_s == 10
+    assert load_settings({"HTTP_HEADER_TIMEOUT_S": "2.5"}).http_header_timeout_s == 2.5
+
+
+def test_development_listens_on_loopback_only_unless_host_is_set() -> None:
+    assert load_settings({}).host == "127.0.0.1"
+    assert load_settings({"HOST": "0.0.0.0"}).host == "0.0.0.0"  # noqa: S104
+
+
+@pytest.mark.parametrize("app_env", ["staging", "production"])
+def test_a_deployed_service_listens_on_every_interface_unless_host_is_set(app_env: str) -> None:
+    assert load_settings({**PRODUCTION, "APP_ENV": app_env}).host == "0.0.0.0"  # noqa: S104
+    assert load_settings({**PRODUCTION, "APP_ENV": app_env, "HOST": "10.0.0.5"}).host == "10.0.0.5"
+
+
 @pytest.mark.parametrize("app_env", ["staging", "production"])
 def test_rollout_starts_at_ten_percent_outside_development(app_env: str) -> None:
     s = load_settings({**PRODUCTION, "APP_ENV": app_env})
@@ -112,6 +128,9 @@ def test_explicit_values_are_read() -> None:
     ("ROLLOUT_INITIAL_PERCENTAGE", "101"), ("ROLLOUT_MAX_ERROR_RATE", "1.5"),
     ("AUDIT_RETENTION_DAYS", "30"),
     ("LOG_LEVEL", "verbose"),
+    ("HTTP_HEADER_TIMEOUT_S", "0"), ("HTTP_HEADER_TIMEOUT_S", "-1"),
+    ("HTTP_HEADER_TIMEOUT_S", "3601"), ("HTTP_HEADER_TIMEOUT_S", "10s"),
+    ("HTTP_HEADER_TIMEOUT_S", "nan"), ("HTTP_HEADER_TIMEOUT_S", "inf"),
 ])
 def test_a_bad_value_is_one_line_naming_the_variable(name: str, value: str) -> None:
     message = refusal({name: value})
@@ -121,7 +140,8 @@ def test_a_bad_value_is_one_line_naming_the_variable(name: str, value: str) -> N
 @pytest.mark.parametrize("name", ["PORT", "QR_TIMEOUT_MS", "EVOLUTION_CACHE_TTL_S",
                                   "WEBHOOK_JWT_LEEWAY_S", "ROLLOUT_INITIAL_PERCENTAGE",
                                   "LEGACY_SUNSET_DATE", "APP_ENV", "PUBLIC_BASE_URL",
-                                  "LOG_LEVEL", "WEBHOOK_RATE_PER_ORG"])
+                                  "LOG_LEVEL", "WEBHOOK_RATE_PER_ORG",
+                                  "HTTP_HEADER_TIMEOUT_S"])
 @settings(max_examples=60, deadline=None)
 @given(value=st.text(max_size=30))
 def test_any_value_loads_or_is_refused_in_one_line_naming_the_variable(

@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from entrypoints.container import build_container
     from entrypoints.http.app import create_app
+    from entrypoints.http.server import CannotListen, serve
 
     warnings = _development_warnings(settings)
     if warnings:
@@ -53,9 +54,20 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         settle_heap()
 
     app.on_startup.append(started)
-    web.run_app(app, host=args.host or settings.host, port=args.port or settings.port,
-                print=None, access_log=None)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    try:
+        asyncio.run(serve(app, host, port, settings.http_header_timeout_s, _listening))
+    except CannotListen as exc:
+        print(f"wachannel: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except (KeyboardInterrupt, asyncio.CancelledError):  # stopped while still starting up
+        return 0
     return 0
+
+
+def _listening(url: str) -> None:
+    print(f"wachannel: listening on {url}", file=sys.stderr, flush=True)
 
 
 def settle_heap() -> None:

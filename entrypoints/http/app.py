@@ -15,6 +15,7 @@ from entrypoints.http.keys import CONTAINER
 from entrypoints.http.middlewares import OBSERVE_KEY, request_context
 from entrypoints.http.routes import admin, instances, legacy, operations, webhooks
 from entrypoints.http.routes.operations import METRICS_OPEN_KEY
+from entrypoints.http.server import EdgeRunner
 from entrypoints.http.sse import STREAMS, end_streams
 from entrypoints.worker import process_webhooks, watch_flags
 
@@ -72,7 +73,7 @@ async def _metrics_listener(container: Container) -> web.AppRunner | None:
     app[CONTAINER] = container
     app[METRICS_OPEN_KEY] = True
     app.router.add_get("/metrics", operations.metrics)
-    runner = web.AppRunner(app, access_log=None)
+    runner = EdgeRunner(app, header_timeout_s=settings.http_header_timeout_s, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.metrics_port).start()
     return runner

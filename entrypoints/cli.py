@@ -15,9 +15,12 @@ from typing import Any
 from aiohttp import web
 
 from domain.access import Actor, Role
+from domain.text import is_organization_id
 from entrypoints.logging import configure_logging
 from entrypoints.settings import DEV_JWT_SECRET, ConfigError, Settings, load_settings
 
+_OWN_EMPTY_STORE = ("without one it would read a new, empty in-memory store, not the one "
+                    "inside `wachannel serve`")
 BANNER = """
 ==========================================================================
  wachannel is NOT configured for production:
@@ -27,7 +30,7 @@ BANNER = """
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -70,6 +73,14 @@ def _listening(url: str) -> None:
     print(f"wachannel: listening on {url}", file=sys.stderr, flush=True)
 
 
+def _needs_database(settings: Settings, command: str, without: str) -> bool:
+    """API.md 12: no answer about an empty in-memory store of the command's own."""
+    if settings.database_url is not None:
+        return False
+    print(f"wachannel: {command} needs DATABASE_URL; {without}", file=sys.stderr)
+    return True
+
+
 def settle_heap() -> None:
     """Take what start-up built out of the garbage collector's sight.
 
@@ -101,6 +112,10 @@ def _development_warnings(settings: Settings) -> list[str]:
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from entrypoints.worker import process_webhooks
 
+    if _needs_database(settings, "worker", "without a database `wachannel serve` runs the "
+                       "worker itself, and a separate one would wait on a store of its own"):
+        return 2
+
     async def run(container: Any) -> None:
         settle_heap()  # long-running, unlike the other commands that share _with_container
         await process_webhooks(container)
@@ -124,11 +139,15 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
     from entrypoints.container import build_container
 
     claims = {"sub": args.sub, "role": args.role, "exp": int(time.time()) + args.ttl}
-    if args.org:
-        claims["org"] = args.org
-    if args.role == "tenant_admin" and not args.org:
+    if args.role == "tenant_admin" and args.org is None:
         print("wachannel: --org is required for --role tenant_admin", file=sys.stderr)
         return 2
+    if args.org is not None:
+        if not is_organization_id(args.org):  # not repeated: it may hold a newline
+            print("wachannel: --org must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -",
+                  file=sys.stderr)
+            return 2
+        claims["org"] = args.org
     print(build_container(settings).jwt().encode(claims, settings.auth_jwt_secret))
     return 0
 
@@ -136,6 +155,8 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
 def _flags(settings: Settings, args: argparse.Namespace) -> int:
     from application.rollout import FlagChange
 
+    if _needs_database(settings, "flags", _OWN_EMPTY_STORE):
+        return 2
     actor = Actor(f"cli:{args.by}", Role.ADMIN)
 
     async def run(c: Any) -> Any:
@@ -152,6 +173,9 @@ def _flags(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    if _needs_database(settings, "audit", _OWN_EMPTY_STORE):
+        return 2
+
     async def run(c: Any) -> Any:
         return await c.audit().verify(args.org)
 
@@ -195,37 +219,69 @@ def _with_container(settings: Settings, run: Callable[[Any], Awaitable[Any]],
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="wachannel", description="WhatsApp channel service")
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="wachannel", description="WhatsApp channel service. Configuration comes from the "
+        "environment (docs/operations.md); with none, the embedded development default.")
     sub = p.add_subparsers(required=True, metavar="command")
-    serve = sub.add_parser("serve", help="run the HTTP service")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--no-migrate", action="store_true")
+    serve = sub.add_parser(
+        "serve", help="run the HTTP service",
+        description="Run the HTTP service. With DATABASE_URL it applies pending migrations "
+        "first; without, the in-memory store and the webhook worker live in this process.")
+    serve.add_argument("--host", help="address to listen on (default: HOST, else 127.0.0.1 "
+                       "with APP_ENV=development and 0.0.0.0 otherwise)")
+    serve.add_argument("--port", type=_port, help="port to listen on (default: PORT, else 8080)")
+    serve.add_argument("--no-migrate", action="store_true",
+                       help="do not apply pending database migrations before listening "
+                       "(default: apply them)")
     serve.set_defaults(run=_serve)
-    sub.add_parser("worker", help="process webhooks").set_defaults(run=_worker)
-    sub.add_parser("migrate", help="apply pending migrations").set_defaults(run=_migrate)
+    sub.add_parser("worker", help="process webhooks, run health sweeps and alerts (needs "
+                   "DATABASE_URL)").set_defaults(run=_worker)
+    sub.add_parser("migrate", help="apply pending migrations (needs DATABASE_URL)"
+                   ).set_defaults(run=_migrate)
     token = sub.add_parser("token", help="mint a JWT for operators and tests")
-    token.add_argument("--role", required=True, choices=[r.value for r in Role])
-    token.add_argument("--org")
-    token.add_argument("--sub", default="operator")
-    token.add_argument("--ttl", type=int, default=3600, help="seconds")
+    token.add_argument("--role", required=True, choices=[r.value for r in Role],
+                       help="what the token may do")
+    token.add_argument("--org", help="the organization id of a tenant_admin, 1 to 64 "
+                       "characters of A-Z, a-z, 0-9, _ and - (default: none)")
+    token.add_argument("--sub", default="operator",
+                       help="the actor named in the audit trail (default: %(default)s)")
+    token.add_argument("--ttl", type=int, default=3600,
+                       help="lifetime in seconds (default: %(default)s)")
     token.set_defaults(run=_token)
-    flags = sub.add_parser("flags", help="rollout flags")
-    flags.add_argument("action", choices=["list", "set", "kill"])
-    flags.add_argument("name", nargs="?", default="radical_solution")
-    flags.add_argument("--percentage", type=int, default=100)
-    flags.add_argument("--disabled", action="store_true")
-    flags.add_argument("--allow", action="append")
-    flags.add_argument("--deny", action="append")
-    flags.add_argument("--by", default="operator")
+    flags = sub.add_parser("flags", help="list or change rollout flags (needs DATABASE_URL)")
+    flags.add_argument("action", choices=["list", "set", "kill"],
+                       help="list every flag, set one, or kill one (off for everyone)")
+    flags.add_argument("name", nargs="?", default="radical_solution",
+                       help="the flag to set or kill (default: %(default)s)")
+    flags.add_argument("--percentage", type=int, default=100,
+                       help="set: share of organizations on the flag, 0 to 100 "
+                       "(default: %(default)s)")
+    flags.add_argument("--disabled", action="store_true",
+                       help="set: turn the flag off (default: on)")
+    flags.add_argument("--allow", action="append", metavar="ORG",
+                       help="set: an organization always on the flag; repeat for more "
+                       "(default: none)")
+    flags.add_argument("--deny", action="append", metavar="ORG",
+                       help="set: an organization never on the flag; repeat for more "
+                       "(default: none)")
+    flags.add_argument("--by", default="operator",
+                       help="who makes the change, for the audit trail (default: %(default)s)")
     flags.set_defaults(run=_flags)
-    audit = sub.add_parser("audit", help="audit trail")
-    audit.add_argument("action", choices=["verify"])
-    audit.add_argument("--org")
+    audit = sub.add_parser("audit", help="check the audit trail (needs DATABASE_URL)")
+    audit.add_argument("action", choices=["verify"], help="verify: check the hash chain")
+    audit.add_argument("--org", help="only this organization's chain "
+                       "(default: every organization)")
     audit.set_defaults(run=_audit)
     sub.add_parser("keygen", help="print a new DATA_ENCRYPTION_KEY").set_defaults(run=_keygen)
     return p
+
+
+def _port(text: str) -> int:
+    port = int(text) if text.isascii() and text.isdigit() else 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a number from 1 to 65535, got {text!r}")
+    return port
 
 
 if __name__ == "__main__":

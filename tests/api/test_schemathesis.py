@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Generic, TypeVar
 
 import pytest
 import schemathesis
+from aiohttp import web
+from marshmallow import Schema, fields, validate
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, StopReason, events
 
+from entrypoints.http.documented import PUBLIC, documented
+from entrypoints.http.openapi import openapi_document
 from tests.api.conftest import Service, free_port, service_env, start_service
 
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
@@ -33,26 +38,31 @@ STREAM_EXAMPLES = 5
 REQUEST_TIMEOUT_S = 10
 
 
-class LiveService:
-    """The app on its own event loop in a thread: schemathesis calls it synchronously."""
+T = TypeVar("T")
 
-    def __init__(self, env: dict[str, str]) -> None:
-        self._env = env
+
+class InThread(Generic[T]):
+    """An async server on its own event loop in a thread: schemathesis calls it synchronously.
+
+    ``serve`` yields once the server listens and is closed when the block ends.
+    """
+
+    def __init__(self, serve: Callable[[], AsyncIterator[T]]) -> None:
+        self._serve = serve
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
         self._failure: BaseException | None = None
-        self.service: Service | None = None
-        self._thread = threading.Thread(target=self._run, name="live-service", daemon=True)
+        self._value: list[T] = []
+        self._thread = threading.Thread(target=self._run, name="live-server", daemon=True)
 
-    def __enter__(self) -> Service:
+    def __enter__(self) -> T:
         self._thread.start()
         if not self._ready.wait(30):
-            raise TimeoutError("the service did not start within 30 s")
+            raise TimeoutError("the server did not start within 30 s")
         if self._failure is not None:
             raise self._failure
-        assert self.service is not None
-        return self.service
+        return self._value[0]
 
     def __exit__(self, *_: object) -> None:
         if self._stop is not None:
@@ -61,26 +71,26 @@ class LiveService:
 
     def _run(self) -> None:
         try:
-            self._loop.run_until_complete(self._serve())
+            self._loop.run_until_complete(self._main())
         except BaseException as exc:  # reported to the test thread, which is waiting
             self._failure = exc
         finally:
             self._ready.set()
             self._loop.close()
 
-    async def _serve(self) -> None:
+    async def _main(self) -> None:
         self._stop = asyncio.Event()
-        async for service in start_service(self._env):
-            self.service = service
+        async for value in self._serve():
+            self._value.append(value)
             self._ready.set()
             await self._stop.wait()
 
 
 @pytest.fixture(scope="module")
 def live_service() -> Iterator[Service]:
-    port = free_port()
     # A stream on a real instance would otherwise hold a generated request for 300 s.
-    with LiveService(service_env(port, QR_STREAM_MAX_S="1")) as service:
+    env = service_env(free_port(), QR_STREAM_MAX_S="1")
+    with InThread(lambda: start_service(env)) as service:
         yield service
 
 
@@ -106,10 +116,9 @@ def config(token: str) -> SchemathesisConfig:
     })
 
 
-def run(service: Service) -> tuple[list[str], events.EngineFinished | None, int]:
+def run(base_url: str, token: str) -> tuple[list[str], events.EngineFinished | None, int]:
     """Every failure the run finds, as ``operation: title`` and the curl line to replay it."""
-    schema = schemathesis.openapi.from_url(f"{service.base_url}/api/openapi.json",
-                                           config=config(service.token("admin")))
+    schema = schemathesis.openapi.from_url(f"{base_url}/api/openapi.json", config=config(token))
     failures: list[str] = []
     finished: events.EngineFinished | None = None
     scenarios = 0
@@ -137,8 +146,53 @@ def _failures(event: events.ScenarioFinished) -> Iterator[str]:
 
 def test_every_answer_is_documented_and_none_is_a_server_error(
         live_service: Service) -> None:
-    failures, finished, scenarios = run(live_service)
+    failures, finished, scenarios = run(live_service.base_url, live_service.token("admin"))
     assert finished is not None
     assert finished.stop_reason == StopReason.COMPLETED
     assert scenarios >= 3 * 40  # examples, coverage and fuzzing of each documented operation
     assert failures == [], "\n".join(failures)
+
+
+class FragileQuery(Schema):
+    n = fields.Integer(required=True, validate=validate.Range(0, 10))
+
+
+async def flawed_app() -> AsyncIterator[str]:
+    """Two documented routes that break their document: the run must name both."""
+
+    @documented("Fails past 3", answer={"type": "object"}, security=PUBLIC,
+                query=FragileQuery)
+    async def fragile(request: web.Request) -> web.Response:
+        if int(request.query.get("n", "0")) > 3:
+            raise RuntimeError("an unforeseen input")
+        return web.json_response({})
+
+    @documented("Says it answers an object", answer={"type": "object"}, security=PUBLIC)
+    async def liar(request: web.Request) -> web.Response:
+        return web.json_response([1, 2])
+
+    @documented("This document", answer={"type": "object"}, security=PUBLIC)
+    async def document(request: web.Request) -> web.Response:
+        return web.json_response(openapi_document(request.app))
+
+    app = web.Application()
+    app.router.add_get("/fragile", fragile, allow_head=False)
+    app.router.add_get("/liar", liar, allow_head=False)
+    app.router.add_get("/api/openapi.json", document, allow_head=False)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+def test_the_run_reports_a_server_error_and_an_answer_off_its_schema() -> None:
+    with InThread(flawed_app) as base_url:
+        failures, finished, _ = run(base_url, "unused")
+    assert finished is not None
+    reported = "\n".join(failures)
+    assert "GET /fragile: Server error" in reported
+    assert "GET /liar: Response violates schema" in reported

@@ -38,7 +38,9 @@ EDGE_PROBLEMS: dict[int, tuple[str, str]] = {
     404: ("not-found", "Not found"),
     405: ("method-not-allowed", "Method not allowed"),
     413: ("payload-too-large", "Payload too large"),
+    414: ("uri-too-long", "Request line too long"),
     415: ("unsupported-media-type", "Unsupported media type"),
+    431: ("header-too-large", "Request header fields too large"),
     500: ("internal", "Internal server error"),
 }
 

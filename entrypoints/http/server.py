@@ -64,12 +64,12 @@ def _classify(exc: HttpProcessingError, handler: RequestHandler) -> tuple[int, s
     """Status, slug, title and a detail that owes nothing to the request's bytes."""
     if isinstance(exc, LineTooLong):
         if exc.args[1:2] == (handler.max_field_size,):
-            return (431, "header-too-large", "Request header fields too large",
+            return (431, *EDGE_PROBLEMS[431],
                     f"A header field is longer than {handler.max_field_size} bytes.")
-        return (414, "uri-too-long", "Request line too long",
+        return (414, *EDGE_PROBLEMS[414],
                 f"The request line is longer than {handler.max_line_size} bytes.")
     if exc.message == "Too many headers received":
-        return (431, "header-too-large", "Request header fields too large",
+        return (431, *EDGE_PROBLEMS[431],
                 f"The request has more than {handler.max_headers} header fields.")
     if isinstance(exc, BadHttpMethod):
         detail = "The request method is not an HTTP method this service knows."

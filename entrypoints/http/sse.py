@@ -21,6 +21,11 @@ async def stream_response(request: web.Request, events: QrStream,
         "Content-Type": "text/event-stream", "Cache-Control": "no-cache",
         "X-Accel-Buffering": "no", "X-Request-ID": request.get(REQUEST_ID, ""),
         **(extra_headers or {})})
+    if request.method == "HEAD":  # the headers a GET would have, and no stream behind them
+        await events.aclose()
+        await response.prepare(request)
+        await response.write_eof()
+        return response
     task: asyncio.Task[object] = asyncio.current_task()  # type: ignore[assignment]
     open_streams = request.app[STREAMS]
     open_streams.add(task)

@@ -332,3 +332,25 @@ async def test_limit_is_an_integer_in_range(svc: Service) -> None:
 async def test_advance_of_an_unknown_flag_is_404(svc: Service) -> None:
     response = await svc.client.post(f"{FLAGS}/no_such_flag/advance", headers=svc.auth())
     assert response.status == 404
+
+
+# -- found by schemathesis: HEAD on a stream ----------------------------------------------------
+
+@pytest.mark.parametrize("prefix", ["/api/channels/whatsapp/instances",
+                                    "/api/whatsapp/instances"])
+async def test_head_on_a_qr_stream_is_headers_only_and_the_connection_stays_usable(
+        svc: Service, prefix: str) -> None:
+    created = await svc.quick_create("clinic-h")
+    token = svc.auth()["Authorization"].encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", svc.client.server.port)
+    writer.write(f"HEAD {prefix}/{created['instance']['id']}/qr/stream HTTP/1.1\r\n".encode()
+                 + b"Host: x\r\nAuthorization: " + token + b"\r\n\r\n"
+                 + b"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    async with asyncio.timeout(5):
+        answer = await reader.read()
+    writer.close()
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), answer[:200]
+    assert b"text/event-stream" in head
+    assert rest.startswith(b"HTTP/1.1 200"), rest[:200]  # no event frames in between
+    assert b'{"status":"pass"}' in rest.replace(b" ", b"")

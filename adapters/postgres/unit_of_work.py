@@ -89,8 +89,8 @@ class AsyncpgUnitOfWork(UnitOfWork):
         # After a commit the next statement opens a new transaction, which is rolled back
         # on exit unless committed again: the same rule as the in-memory store.
         if self._tx is None and self._db is not None:
-            tx = self._db.conn.transaction()
-            with translated():
+            with translated():  # a connection lost to the server refuses even to make one
+                tx = self._db.conn.transaction()
                 await tx.start()
             self._tx = tx
 

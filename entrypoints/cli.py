@@ -153,7 +153,7 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _flags(settings: Settings, args: argparse.Namespace) -> int:
-    from application.rollout import FlagChange
+    from application.rollout.service import FlagChange
 
     if _needs_database(settings, "flags", _OWN_EMPTY_STORE):
         return 2

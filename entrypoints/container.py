@@ -32,18 +32,18 @@ from adapters.postgres.pool import close_pool, create_pool
 from adapters.postgres.unit_of_work import AsyncpgUnitOfWork
 from adapters.security.jwt_codec import PyJwtCodec
 from adapters.system.clock import RandomIdGenerator, SystemClock
-from application.audit import AuditService
-from application.health_window import OutcomeWindow
-from application.instances import InstancePolicy, InstanceService
-from application.organizations import OrganizationSecrets
-from application.qr import QrPolicy, QrService
-from application.qr_stream import QrStreamService, StreamPolicy
-from application.quick_create import QuickCreateService
-from application.readiness import ReadinessService
-from application.rollout import RolloutService
-from application.webhook_directory import WebhookDirectory
-from application.webhook_intake import IntakePolicy, WebhookIntakeService
-from application.webhook_processing import ProcessingPolicy, WebhookProcessor
+from application.audit.service import AuditService
+from application.instances.connect import ConnectPolicy, ConnectService
+from application.instances.organizations import OrganizationSecrets
+from application.instances.qr_stream import QrStreamService, StreamPolicy
+from application.instances.quick_create import QuickCreateService
+from application.instances.service import InstancePolicy, InstanceService
+from application.operations.readiness import ReadinessService
+from application.rollout.flagged_path import OutcomeWindow
+from application.rollout.service import RolloutService
+from application.webhooks.directory import WebhookDirectory
+from application.webhooks.intake import IntakePolicy, WebhookIntakeService
+from application.webhooks.processing import ProcessingPolicy, WebhookProcessor
 from entrypoints.settings import Settings
 
 
@@ -155,12 +155,12 @@ class Container(containers.DeclarativeContainer):
     organizations = providers.Singleton(
         OrganizationSecrets, uow.provider, evolution, clock, ids,
         settings.provided.public_base_url, settings.provided.webhook_secret_grace_s)
-    qr = providers.Singleton(
-        QrService, uow.provider, evolution, notifier, clock, telemetry,
-        providers.Factory(lambda s: QrPolicy(s.qr_timeout_ms / 1000, s.evolution_cache_ttl_s),
+    connect = providers.Singleton(
+        ConnectService, uow.provider, evolution, notifier, clock, telemetry,
+        providers.Factory(lambda s: ConnectPolicy(s.qr_timeout_ms / 1000, s.evolution_cache_ttl_s),
                           settings), flagged_path)
     qr_streams = providers.Singleton(
-        QrStreamService, uow.provider, qr, notifier, clock,
+        QrStreamService, uow.provider, connect, notifier, clock,
         providers.Factory(lambda s: StreamPolicy(s.qr_refresh_s, s.qr_stream_max_s,
                                                  s.qr_stream_ping_s, s.qr_streams_per_org),
                           settings))
@@ -172,7 +172,7 @@ class Container(containers.DeclarativeContainer):
         RolloutService, uow.provider, clock, settings.provided.rollout_initial_percentage,
         settings.provided.rollout_max_error_rate, flagged_path)
     quick_create = providers.Singleton(
-        QuickCreateService, uow.provider, instances, qr, rollout, clock,
+        QuickCreateService, uow.provider, instances, connect, rollout, clock,
         settings.provided.public_base_url,
         providers.Callable(lambda s: s.qr_timeout_ms / 1000, settings))
     webhook_directory = providers.Singleton(WebhookDirectory, uow.provider, clock)

@@ -8,7 +8,7 @@ from contextlib import aclosing
 
 from aiohttp import web
 
-from application.qr_stream import QrStream, StreamEvent
+from application.instances.qr_stream import QrStream, StreamEvent
 from entrypoints.http.keys import REQUEST_ID
 
 STREAMS = web.AppKey("sse_streams", set[asyncio.Task[object]])

@@ -14,8 +14,8 @@ from adapters.postgres import AsyncpgUnitOfWork, create_pool
 from adapters.postgres.pool import close_pool
 from adapters.system.clock import RandomIdGenerator, SystemClock
 from application.errors import InstanceLimitReached
-from application.instances import InstancePolicy, InstanceService, NewInstance
-from application.organizations import OrganizationSecrets
+from application.instances.organizations import OrganizationSecrets
+from application.instances.service import InstancePolicy, InstanceService, NewInstance
 from application.ports.inbox import InboxStatus
 from domain.access import Actor, Role
 from domain.audit import verify_chain

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from application.errors import ValidationFailed
 from application.ports.repositories import AuditQuery
-from application.rollout import FlagChange
+from application.rollout.service import FlagChange
 from domain.rollout import variants_from
 from domain.text import is_name
 from entrypoints.http.auth import ADMIN, TENANT_ROLES, authenticate

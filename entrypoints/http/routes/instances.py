@@ -9,9 +9,9 @@ from uuid import UUID
 from aiohttp import web
 
 from application.errors import NotFound, ValidationFailed
-from application.instances import instance_page
+from application.instances.quick_create import QuickCreate
+from application.instances.service import instance_page
 from application.presenters import instance_view
-from application.quick_create import QuickCreate
 from domain.text import is_storable
 from entrypoints.http.auth import TENANT_ROLES, authenticate
 from entrypoints.http.documented import BROWSER, SSE_EVENT, documented
@@ -73,7 +73,7 @@ async def get_instance(request: web.Request) -> web.Response:
 async def connect(request: web.Request) -> web.Response:
     """The QR to scan now: cached, from Evolution, or from the next webhook."""
     actor = authenticate(request, TENANT_ROLES)
-    view = await services(request).qr().connect(actor, instance_id(request))
+    view = await services(request).connect().connect(actor, instance_id(request))
     return web.json_response(view.as_dict())
 
 

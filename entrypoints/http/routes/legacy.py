@@ -35,7 +35,7 @@ async def legacy_connect(request: web.Request) -> web.Response:
     if request.method not in ("GET", "POST"):
         raise web.HTTPMethodNotAllowed(request.method, ["GET", "POST"])
     actor = authenticate(request, TENANT_ROLES)
-    view = await services(request).qr().connect(actor, instance_id(request))
+    view = await services(request).connect().connect(actor, instance_id(request))
     _count(request, "connect", actor.organization_id or "*")
     return web.json_response(view.as_dict(), headers=deprecation_headers(request))
 

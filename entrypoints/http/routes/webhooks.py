@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from application.errors import NotFound
-from application.webhook_intake import WebhookDelivery
+from application.webhooks.intake import WebhookDelivery
 from domain.webhook import is_event_suffix
 from entrypoints.http.documented import WEBHOOK, documented, retry_later
 from entrypoints.http.keys import services

@@ -24,7 +24,7 @@ from adapters.memory.inbox_writer import InMemoryInboxWriter
 from adapters.memory.store import InboxRow
 from adapters.security.jwt_codec import PyJwtCodec
 from adapters.system.clock import SystemClock
-from application.audit import AuditService
+from application.audit.service import AuditService
 from application.errors import (
     ApplicationError,
     MalformedJson,
@@ -34,17 +34,17 @@ from application.errors import (
     Unauthenticated,
     ValidationFailed,
 )
-from application.health_window import OutcomeWindow
-from application.instances import InstancePolicy, InstanceService, NewInstance
-from application.organizations import OrganizationSecrets
+from application.instances.connect import ConnectPolicy, ConnectService
+from application.instances.organizations import OrganizationSecrets
+from application.instances.qr_stream import QrStreamService, StreamPolicy
+from application.instances.quick_create import QuickCreateService
+from application.instances.service import InstancePolicy, InstanceService, NewInstance
 from application.ports.inbox import Admission
-from application.qr import QrPolicy, QrService
-from application.qr_stream import QrStreamService, StreamPolicy
-from application.quick_create import QuickCreateService
-from application.rollout import RolloutService
-from application.webhook_directory import WebhookDirectory
-from application.webhook_intake import IntakePolicy, WebhookDelivery, WebhookIntakeService
-from application.webhook_processing import ProcessingPolicy, WebhookProcessor
+from application.rollout.flagged_path import OutcomeWindow
+from application.rollout.service import RolloutService
+from application.webhooks.directory import WebhookDirectory
+from application.webhooks.intake import IntakePolicy, WebhookDelivery, WebhookIntakeService
+from application.webhooks.processing import ProcessingPolicy, WebhookProcessor
 from domain.access import Actor, Role
 from domain.audit import AuditEvent
 from domain.instance import Instance
@@ -69,7 +69,7 @@ def tenant(org: str = ORG) -> Actor:
     return Actor(f"user-of-{org}", Role.TENANT_ADMIN, org, "198.51.100.4", "clinic-web/5.0")
 
 
-QUICK_QR = QrPolicy(timeout_s=1.0, cache_ttl_s=30.0)
+QUICK_QR = ConnectPolicy(timeout_s=1.0, cache_ttl_s=30.0)
 QUICK_STREAM = StreamPolicy(refresh_s=30.0, max_s=5.0, ping_s=1.0, max_per_org=3)
 DEFAULT_INTAKE = IntakePolicy()
 QUICK_PROCESSING = ProcessingPolicy(timeout_s=0.5, max_attempts=3, backoff_s=0.5)
@@ -81,7 +81,7 @@ class Config:
 
     max_per_org: int = 3
     grace_s: float = 86_400.0
-    qr: QrPolicy = QUICK_QR
+    qr: ConnectPolicy = QUICK_QR
     stream: StreamPolicy = QUICK_STREAM
     intake: IntakePolicy = DEFAULT_INTAKE
     processing: ProcessingPolicy = QUICK_PROCESSING
@@ -118,15 +118,15 @@ class Harness:
                                               **(_EVOLUTION_DEFAULTS | config.evolution))
         self.organizations = OrganizationSecrets(uow, self.evolution, self.clock, self.ids,
                                                  PUBLIC_BASE_URL, config.grace_s)
-        self.qr = QrService(uow, self.evolution, self.notifier, self.clock, self.telemetry,
-                            config.qr, self.flagged_path)
-        self.streams = QrStreamService(uow, self.qr, self.notifier, self.clock, config.stream)
+        self.connect = ConnectService(uow, self.evolution, self.notifier, self.clock,
+                                      self.telemetry, config.qr, self.flagged_path)
+        self.streams = QrStreamService(uow, self.connect, self.notifier, self.clock, config.stream)
         self.instances = InstanceService(uow, self.evolution, self.clock, self.ids,
                                          self.organizations,
                                          InstancePolicy(PUBLIC_BASE_URL, config.max_per_org))
         self.rollout = RolloutService(uow, self.clock, config.initial_percentage,
                                       config.max_error_rate, self.flagged_path)
-        self.quick_create = QuickCreateService(uow, self.instances, self.qr, self.rollout,
+        self.quick_create = QuickCreateService(uow, self.instances, self.connect, self.rollout,
                                                self.clock, PUBLIC_BASE_URL,
                                                config.qr.timeout_s)
         self.processor = WebhookProcessor(uow, self.clock, self.telemetry, self.alerter,

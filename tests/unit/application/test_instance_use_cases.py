@@ -12,7 +12,7 @@ from tests.unit.application.harness import ADMIN, ORG, OTHER_ORG, tenant
 async def connected_instance(app):
     instance = await app.new_instance()
     async with app.worker():
-        await app.qr.connect(ADMIN, instance.id)
+        await app.connect.connect(ADMIN, instance.id)
     app.evolution.scan(instance.evolution_name)
     await app.settle()
     assert app.instance(instance.id).state is InstanceState.CONNECTED
@@ -85,7 +85,7 @@ async def test_restart_moves_to_connecting_and_is_audited(app):
 async def test_status_reconciles_with_evolutions_live_state(app):
     instance = await app.new_instance()
     async with app.worker():
-        await app.qr.connect(ADMIN, instance.id)
+        await app.connect.connect(ADMIN, instance.id)
     await app.settle()
     app.evolution.scan(instance.evolution_name)  # its webhooks are not processed yet
 

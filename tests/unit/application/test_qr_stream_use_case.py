@@ -11,7 +11,7 @@ import time
 import pytest
 
 from application.errors import NotFound, RateLimited
-from application.qr_stream import StreamEvent, StreamPolicy
+from application.instances.qr_stream import StreamEvent, StreamPolicy
 from tests.unit.application.harness import ADMIN, ORG, OTHER_ORG, tenant
 
 SHORT = StreamPolicy(refresh_s=30.0, max_s=0.3, ping_s=0.08, max_per_org=3)
@@ -93,7 +93,7 @@ async def test_stream_for_a_connected_instance_sends_connected_and_ends(make_app
     app = await make_app(real_time=True)
     instance = await app.new_instance()
     async with app.worker():
-        await app.qr.connect(ADMIN, instance.id)
+        await app.connect.connect(ADMIN, instance.id)
     app.evolution.scan(instance.evolution_name)
     await app.settle()
 
@@ -146,7 +146,7 @@ async def test_closing_a_stream_early_frees_its_slot_and_leaves_no_task(make_app
     app = await make_app(real_time=True)
     instance = await app.new_instance()
     async with app.worker():
-        await app.qr.connect(ADMIN, instance.id)  # a fresh QR: the stream needs no Evolution
+        await app.connect.connect(ADMIN, instance.id)  # a fresh QR: the stream needs no Evolution
     await app.evolution.wait_deliveries()
     before = asyncio.all_tasks()
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from application.errors import IdempotencyMismatch
-from application.quick_create import QuickCreate
+from application.instances.quick_create import QuickCreate
 from tests.unit.application.harness import ADMIN, ORG, OTHER_ORG
 
 

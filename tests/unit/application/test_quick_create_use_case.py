@@ -16,11 +16,11 @@ from application.errors import (
     UpstreamError,
     ValidationFailed,
 )
-from application.instances import NewInstance
+from application.instances.connect import ConnectPolicy
+from application.instances.quick_create import QuickCreate
+from application.instances.service import NewInstance
 from application.ports.evolution import InstanceRef
-from application.qr import QrPolicy
-from application.quick_create import QuickCreate
-from application.rollout import FlagChange
+from application.rollout.service import FlagChange
 from domain.access import Actor, Role
 from domain.instance import InstanceState
 from domain.rollout import RADICAL_SOLUTION
@@ -207,7 +207,7 @@ async def test_wait_for_qr_returns_the_first_qr_evolution_shows(app):
 
 
 async def test_wait_for_qr_answers_without_qr_when_none_arrives_in_time(make_app):
-    app = await make_app(qr=QrPolicy(timeout_s=0.1), evolution={"first_qr_s": 10.0})
+    app = await make_app(qr=ConnectPolicy(timeout_s=0.1), evolution={"first_qr_s": 10.0})
     started = time.monotonic()
 
     answer = await app.quick_create.quick_create(ADMIN, create(wait_for_qr=True))

@@ -11,7 +11,7 @@ from application.errors import (
     RolloutUnhealthy,
     ValidationFailed,
 )
-from application.rollout import FLAG_AUDIT_ORG, FlagChange, RolloutService
+from application.rollout.service import FLAG_AUDIT_ORG, FlagChange, RolloutService
 from domain.access import Actor, Role
 from domain.rollout import RADICAL_SOLUTION, Variant, bucket
 from tests.unit.application.harness import ADMIN, ORG, OTHER_ORG, tenant

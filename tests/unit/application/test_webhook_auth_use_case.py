@@ -8,7 +8,7 @@ import pytest
 
 from adapters.security.jwt_codec import PyJwtCodec
 from application.errors import Unauthenticated
-from application.webhook_intake import IntakePolicy, WebhookDelivery
+from application.webhooks.intake import IntakePolicy, WebhookDelivery
 from tests.unit.application.evolution_bodies import envelope, hmac_headers, qrcode_updated
 from tests.unit.application.harness import ADMIN, ORG
 
@@ -108,7 +108,7 @@ async def test_fake_evolutions_own_deliveries_signed_with_jwt_key_are_accepted(m
     instance = await app.new_instance()
 
     async with app.worker():
-        await app.qr.connect(ADMIN, instance.id)
+        await app.connect.connect(ADMIN, instance.id)
     await app.evolution.wait_deliveries()
 
     assert app.deliveries

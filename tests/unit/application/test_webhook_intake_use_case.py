@@ -12,7 +12,7 @@ from application.errors import (
     ValidationFailed,
 )
 from application.ports.inbox import InboxStatus
-from application.webhook_intake import IntakePolicy
+from application.webhooks.intake import IntakePolicy
 from tests.unit.application.evolution_bodies import (
     envelope,
     hmac_headers,

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from adapters.memory import InMemoryUnitOfWork
 from application.ports.inbox import InboxEvent, InboxStatus
-from application.webhook_processing import ProcessingPolicy, WebhookProcessor
+from application.webhooks.processing import ProcessingPolicy, WebhookProcessor
 from domain.instance import InstanceState
 from tests.fakes.unit_of_work import StallingUnitOfWork
 from tests.unit.application.evolution_bodies import (
@@ -245,7 +245,7 @@ async def test_processing_an_event_is_bounded_by_the_timeout(app):
 async def test_scan_at_evolution_ends_connected_with_the_whole_audit_trail(app):
     instance = await app.new_instance()
     async with app.worker():
-        await app.qr.connect(ADMIN, instance.id)
+        await app.connect.connect(ADMIN, instance.id)
 
     app.evolution.scan(instance.evolution_name, "5511912345678", "Clínica Sol")
     await app.settle()

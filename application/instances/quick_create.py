@@ -9,15 +9,15 @@ from typing import Any
 import attrs
 
 from application.access import target_organization
-from application.concurrency import SingleFlight
 from application.errors import Conflict, IdempotencyMismatch, UpstreamTimeout
-from application.instances import InstanceService, NewInstance
+from application.instances.connect import ConnectService
+from application.instances.service import InstanceService, NewInstance
+from application.instances.single_flight import SingleFlight
 from application.ports.repositories import StoredResponse
 from application.ports.system import Clock
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.presenters import instance_view, qr_view
-from application.qr import QrService
-from application.rollout import RolloutService
+from application.rollout.service import RolloutService
 from domain.access import Actor
 from domain.instance import Instance, QrCode
 from domain.rollout import RADICAL_SOLUTION
@@ -36,12 +36,12 @@ class QuickCreate:
 
 
 class QuickCreateService:
-    def __init__(self, uow: UnitOfWorkFactory, instances: InstanceService, qr: QrService,
+    def __init__(self, uow: UnitOfWorkFactory, instances: InstanceService, connect: ConnectService,
                  rollout: RolloutService, clock: Clock, public_base_url: str,
                  qr_timeout_s: float) -> None:
         self._uow = uow
         self._instances = instances
-        self._qr = qr
+        self._connect = connect
         self._rollout = rollout
         self._clock = clock
         self._public_base_url = public_base_url.rstrip("/")
@@ -90,7 +90,7 @@ class QuickCreateService:
         if command.wait_for_qr:
             instance, qr = await self._first_qr(instance)
         else:
-            self._instances.background.spawn(self._qr.open_socket(instance),
+            self._instances.background.spawn(self._connect.open_socket(instance),
                                               name=f"open-socket-{instance.id}")
         return {"instance": instance_view(instance), "qr": qr_view(qr),
                 "qr_stream_url": f"{self._public_base_url}/api/channels/whatsapp/instances/"
@@ -99,7 +99,7 @@ class QuickCreateService:
     async def _first_qr(self, instance: Instance) -> tuple[Instance, QrCode | None]:
         try:
             async with asyncio.timeout(self._qr_timeout_s):
-                view = await self._qr.current(instance)
+                view = await self._connect.current(instance)
         except (TimeoutError, UpstreamTimeout):
             return instance, None  # the stream will still deliver it
         async with self._uow() as uow:

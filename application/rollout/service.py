@@ -8,13 +8,13 @@ from typing import Any
 import attrs
 
 from application.access import readable_organization
-from application.audit_trail import audit_draft
+from application.audit.drafts import audit_draft
 from application.errors import FeatureDisabled, NotFound, RolloutUnhealthy, ValidationFailed
-from application.health_window import OutcomeWindow
 from application.ports.notifier import FLAGS_TOPIC
 from application.ports.system import Clock
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from application.presenters import rfc3339
+from application.rollout.flagged_path import OutcomeWindow
 from domain.access import Actor
 from domain.audit import AuditAction
 from domain.errors import InvalidFlag

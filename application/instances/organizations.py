@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import structlog
 
-from application.audit_trail import audit_draft
+from application.audit.drafts import audit_draft
 from application.errors import ApplicationError, Conflict, NotFound
 from application.ports.evolution import EvolutionGateway, InstanceRef, WebhookRegistration
 from application.ports.repositories import InstanceQuery

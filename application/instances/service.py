@@ -10,8 +10,7 @@ import attrs
 import structlog
 
 from application.access import readable_organization, visible_instance
-from application.audit_trail import audit_draft, instance_details
-from application.concurrency import BackgroundTasks
+from application.audit.drafts import audit_draft, instance_details
 from application.errors import (
     ApplicationError,
     Conflict,
@@ -19,8 +18,9 @@ from application.errors import (
     UpstreamError,
     UpstreamTimeout,
 )
-from application.lifecycle import move
-from application.organizations import OrganizationSecrets, webhook_for
+from application.instances.background import BackgroundTasks
+from application.instances.lifecycle import move
+from application.instances.organizations import OrganizationSecrets, webhook_for
 from application.ports.evolution import CreateInstanceRequest, EvolutionGateway, InstanceRef
 from application.ports.repositories import InstanceQuery, Page
 from application.ports.system import Clock, IdGenerator

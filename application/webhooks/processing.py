@@ -9,8 +9,8 @@ from uuid import UUID
 import attrs
 import structlog
 
+from application.instances.lifecycle import move, show_qr
 from application.json_input import parse_json
-from application.lifecycle import move, show_qr
 from application.ports.inbox import InboxEvent
 from application.ports.system import Clock
 from application.ports.telemetry import Alerter, Telemetry

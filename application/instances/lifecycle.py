@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from application.audit_trail import audit_draft, instance_details
+from application.audit.drafts import audit_draft, instance_details
 from application.ports.notifier import INSTANCE_TOPIC
 from application.ports.unit_of_work import UnitOfWork
 from domain.access import Actor

@@ -14,11 +14,11 @@ import structlog
 
 from application.access import visible_instance
 from application.errors import ApplicationError, RateLimited
+from application.instances.connect import ConnectService
 from application.ports.notifier import INSTANCE_TOPIC, Notifier
 from application.ports.system import Clock
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.presenters import qr_view
-from application.qr import QrService
 from domain.access import Actor
 from domain.instance import Instance, InstanceState
 
@@ -40,10 +40,10 @@ class StreamEvent:
 
 
 class QrStreamService:
-    def __init__(self, uow: UnitOfWorkFactory, qr: QrService, notifier: Notifier, clock: Clock,
-                 policy: StreamPolicy) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, connect: ConnectService, notifier: Notifier,
+                 clock: Clock, policy: StreamPolicy) -> None:
         self._uow = uow
-        self._qr = qr
+        self._connect = connect
         self._notifier = notifier
         self._clock = clock
         self._policy = policy
@@ -70,7 +70,7 @@ class QrStreamService:
 
     async def _events(self, instance: Instance) -> AsyncGenerator[StreamEvent, None]:
         queue: asyncio.Queue[Mapping[str, Any]] = asyncio.Queue(maxsize=64)
-        session = _Session(self._qr, self._uow, self._clock, self._policy, instance, queue)
+        session = _Session(self._connect, self._uow, self._clock, self._policy, instance, queue)
         async with self._notifier.subscribe(INSTANCE_TOPIC.format(instance.id)) as signals:
             pump = asyncio.ensure_future(_pump(signals, queue))
             try:
@@ -127,9 +127,10 @@ async def _pump(signals: AsyncIterator[Mapping[str, Any]],
 class _Session:
     """One client's stream: its deadlines and the last QR and state it was sent."""
 
-    def __init__(self, qr: QrService, uow: UnitOfWorkFactory, clock: Clock, policy: StreamPolicy,
-                 instance: Instance, queue: asyncio.Queue[Mapping[str, Any]]) -> None:
-        self._qr = qr
+    def __init__(self, connect: ConnectService, uow: UnitOfWorkFactory, clock: Clock,
+                 policy: StreamPolicy, instance: Instance,
+                 queue: asyncio.Queue[Mapping[str, Any]]) -> None:
+        self._connect = connect
         self._uow = uow
         self._clock = clock
         self._policy = policy
@@ -169,7 +170,7 @@ class _Session:
     async def _refresh(self) -> AsyncGenerator[StreamEvent, None]:
         self._next_refresh = self._clock.monotonic() + self._policy.refresh_s
         try:
-            view = await self._qr.current(self._instance)
+            view = await self._connect.current(self._instance)
         except ApplicationError as exc:
             yield StreamEvent("error", {"title": type(exc).__name__, "detail": exc.detail})
             return

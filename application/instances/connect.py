@@ -12,16 +12,16 @@ import attrs
 import structlog
 
 from application.access import visible_instance
-from application.concurrency import SingleFlight
 from application.errors import Conflict, UpstreamTimeout
-from application.health_window import OutcomeWindow
-from application.lifecycle import move, show_qr
+from application.instances.lifecycle import move, show_qr
+from application.instances.single_flight import SingleFlight
 from application.ports.evolution import ConnectStatus, EvolutionGateway, InstanceRef
 from application.ports.notifier import INSTANCE_TOPIC, Notifier
 from application.ports.system import Clock
 from application.ports.telemetry import Telemetry
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.presenters import qr_view
+from application.rollout.flagged_path import OutcomeWindow
 from domain.access import SYSTEM_ACTOR, Actor
 from domain.instance import Instance, InstanceState, LifecycleSignal, QrCode
 
@@ -29,7 +29,7 @@ log = structlog.get_logger(__name__)
 
 
 @attrs.frozen
-class QrPolicy:
+class ConnectPolicy:
     timeout_s: float = 5.0
     cache_ttl_s: float = 30.0
 
@@ -43,9 +43,9 @@ class ConnectView:
         return {"state": str(self.state), "qr": qr_view(self.qr)}
 
 
-class QrService:
+class ConnectService:
     def __init__(self, uow: UnitOfWorkFactory, evolution: EvolutionGateway, notifier: Notifier,
-                 clock: Clock, telemetry: Telemetry, policy: QrPolicy,
+                 clock: Clock, telemetry: Telemetry, policy: ConnectPolicy,
                  flagged_path: OutcomeWindow) -> None:
         self._uow = uow
         self._evolution = evolution

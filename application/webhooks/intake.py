@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import attrs
 import structlog
 
-from application.audit_trail import audit_draft
+from application.audit.drafts import audit_draft
 from application.errors import (
     NotFound,
     RateLimited,
@@ -22,8 +22,8 @@ from application.ports.system import Clock, IdGenerator
 from application.ports.telemetry import Telemetry
 from application.ports.tokens import JwtCodec
 from application.ports.unit_of_work import UnitOfWorkFactory
-from application.rate_limit import TokenBuckets
-from application.webhook_directory import Recipient, WebhookDirectory
+from application.webhooks.directory import Recipient, WebhookDirectory
+from application.webhooks.rate_limit import TokenBuckets
 from domain.access import Actor, Role
 from domain.audit import AuditAction
 from domain.errors import InvalidEnvelope

@@ -17,7 +17,8 @@ from adapters.crypto.cipher import SecretCipher
 from adapters.evolution.config import EvolutionHttpConfig
 from adapters.evolution.delivery import aiohttp_deliverer
 from adapters.evolution.fake_gateway import FakeEvolutionGateway
-from adapters.evolution.http_gateway import HttpEvolutionGateway
+from adapters.evolution.gateway import EvolutionApiGateway
+from adapters.evolution.http_transport import HttpTransport
 from adapters.evolution.session import create_client_session
 from adapters.memory.inbox_writer import InMemoryInboxWriter
 from adapters.memory.notifier import InMemoryNotifier
@@ -147,8 +148,11 @@ class Container(containers.DeclarativeContainer):
         settings.provided.evolution_adapter,
         fake=fake_evolution,
         http=providers.Singleton(
-            HttpEvolutionGateway, http_session,
-            providers.Callable(_evolution_config, settings), telemetry),
+            EvolutionApiGateway,
+            transport=providers.Singleton(
+                HttpTransport, http_session, providers.Callable(_evolution_config, settings),
+                observer=telemetry, clock=clock),
+            api_key=settings.provided.evolution_api_key),
     )
 
     # Use cases
@@ -222,8 +226,8 @@ def _gauges(container: Container) -> None:
     streams = container.qr_streams()
     telemetry.qr_streams_open.set_function(lambda: streams.open_streams)
     evolution = container.evolution()
-    if isinstance(evolution, HttpEvolutionGateway):
-        telemetry.pool_in_use.set_function(evolution.pool_in_use)
+    if isinstance(evolution.transport, HttpTransport):
+        telemetry.pool_in_use.set_function(evolution.transport.pool_in_use)
 
 
 async def apply_migrations(settings: Settings) -> list[str]:

@@ -2,16 +2,15 @@ from __future__ import annotations
 
 import enum
 import math
-import time
 from collections.abc import Callable
 
 import structlog
 
 from application.errors import UpstreamUnavailable
+from application.ports.system import Clock
 
 log = structlog.get_logger(__name__)
 
-Clock = Callable[[], float]
 OnChange = Callable[[str, str], None]
 
 
@@ -29,8 +28,8 @@ class CircuitBreaker:
     so a refused call never holds a half-open probe slot.
     """
 
-    def __init__(self, scope: str, failure_threshold: int, open_s: float,
-                 clock: Clock = time.monotonic, on_change: OnChange | None = None) -> None:
+    def __init__(self, scope: str, failure_threshold: int, open_s: float, *, clock: Clock,
+                 on_change: OnChange | None = None) -> None:
         self.scope = scope
         self._threshold = failure_threshold
         self._open_s = open_s
@@ -77,7 +76,7 @@ class CircuitBreaker:
         state = self.state
         if state is CircuitState.HALF_OPEN or (
                 state is CircuitState.CLOSED and self._failures >= self._threshold):
-            self._opened_at = self._clock()
+            self._opened_at = self._clock.monotonic()
             self._move(CircuitState.OPEN)
 
     def release(self) -> None:
@@ -85,7 +84,7 @@ class CircuitBreaker:
         self._probing = False
 
     def _remaining(self) -> float:
-        return self._opened_at + self._open_s - self._clock()
+        return self._opened_at + self._open_s - self._clock.monotonic()
 
     def _move(self, state: CircuitState) -> None:
         self._state = state
@@ -105,7 +104,7 @@ class BreakerBoard:
 
     GLOBAL_SCOPE = "evolution"
 
-    def __init__(self, failure_threshold: int, open_s: float, clock: Clock = time.monotonic,
+    def __init__(self, failure_threshold: int, open_s: float, *, clock: Clock,
                  on_change: OnChange | None = None) -> None:
         self._threshold = failure_threshold
         self._open_s = open_s
@@ -137,7 +136,8 @@ class BreakerBoard:
             del self._instances[instance]
 
     def _make(self, scope: str) -> CircuitBreaker:
-        return CircuitBreaker(scope, self._threshold, self._open_s, self._clock, self._on_change)
+        return CircuitBreaker(scope, self._threshold, self._open_s, clock=self._clock,
+                              on_change=self._on_change)
 
 
 class Permit:

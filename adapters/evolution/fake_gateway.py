@@ -6,8 +6,8 @@ from collections import Counter, deque
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.evolution.api_gateway import EvolutionApiGateway
-from adapters.evolution.routes import Route
+from adapters.evolution.endpoints import Endpoint
+from adapters.evolution.gateway import EvolutionApiGateway
 from adapters.evolution.simulation import Deliver, EvolutionSimulation, SimulationSettings
 from application.errors import ApplicationError, UpstreamError, UpstreamTimeout, UpstreamUnavailable
 
@@ -24,9 +24,9 @@ class _SimulationTransport:
         self.latency_s = 0.0
         self.failures: deque[ApplicationError] = deque()
 
-    async def call(self, route: Route, instance: str | None, apikey: str,
+    async def call(self, endpoint: Endpoint, instance: str | None, apikey: str,
                    body: Any = None, query: Mapping[str, str] | None = None) -> Any:
-        self.calls[route.endpoint] += 1
+        self.calls[endpoint.name] += 1
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
         if self.down:
@@ -34,7 +34,7 @@ class _SimulationTransport:
         if self.failures:
             raise self.failures.popleft()
         # Through JSON both ways, as over the wire: nobody shares mutable state with Evolution.
-        answer = await self.sim.dispatch(route, instance, apikey, _wire(body), query)
+        answer = await self.sim.dispatch(endpoint, instance, apikey, _wire(body), query)
         return _wire(answer)
 
 
@@ -45,7 +45,7 @@ def _wire(value: Any) -> Any:
 class FakeEvolutionGateway(EvolutionApiGateway):
     """Evolution v2 in process: the embedded default when no Evolution is configured, and the
     fake for unit tests. It runs the same simulation as the fake HTTP server and the same
-    request/answer mapping as ``HttpEvolutionGateway``; only the HTTP hop is skipped.
+    request/answer mapping as the HTTP transport's gateway; only the HTTP hop is skipped.
 
     Shortcuts: no circuit breakers or retries; ``connect`` on a closed instance answers at once
     (Evolution holds it 2 s) so it is PENDING until the first QR, ``first_qr_s`` later; state

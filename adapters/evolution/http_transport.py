@@ -12,11 +12,12 @@ import aiohttp
 import structlog
 from aiohttp_retry import ExponentialRetry, RetryClient
 
-from adapters.evolution.circuit_breaker import BreakerBoard, Clock
+from adapters.evolution.circuit_breaker import BreakerBoard
 from adapters.evolution.config import EvolutionHttpConfig
+from adapters.evolution.endpoints import Endpoint, EvolutionRefusal
 from adapters.evolution.observer import EvolutionObserver
-from adapters.evolution.routes import EvolutionRefusal, Route
 from application.errors import UpstreamTimeout, UpstreamUnavailable
+from application.ports.system import Clock
 
 log = structlog.get_logger(__name__)
 
@@ -34,10 +35,16 @@ class _JitteredBackoff(ExponentialRetry):
 
 
 class HttpTransport:
-    """aiohttp calls to Evolution behind two circuits, with retries for idempotent routes."""
+    """Evolution v2 over HTTP through the process's shared ``aiohttp.ClientSession``.
 
-    def __init__(self, session: aiohttp.ClientSession, config: EvolutionHttpConfig,
-                 observer: EvolutionObserver, clock: Clock = time.monotonic) -> None:
+    The session is borrowed, never closed here. Idempotent calls (connectionState,
+    fetchInstances, webhook/find, the root check) are retried with jittered exponential backoff;
+    create, connect, restart, logout and delete never are. Calls pass a circuit for Evolution as
+    a whole and one for the instance; an open one fails fast with ``UpstreamUnavailable``.
+    """
+
+    def __init__(self, session: aiohttp.ClientSession, config: EvolutionHttpConfig, *,
+                 observer: EvolutionObserver, clock: Clock) -> None:
         self._session = session
         self._config = config
         self._observer = observer
@@ -51,7 +58,7 @@ class HttpTransport:
         self._slots = asyncio.Semaphore(limit) if limit else None
         self._in_use = 0
         self.breakers = BreakerBoard(config.breaker_failure_threshold, config.breaker_open_s,
-                                     clock, observer.circuit_changed)
+                                     clock=clock, on_change=observer.circuit_changed)
         backoff = _JitteredBackoff(
             attempts=config.retry_attempts, start_timeout=config.retry_start_s,
             max_timeout=config.retry_max_s, statuses=_RETRY_ON_STATUSES,
@@ -66,59 +73,61 @@ class HttpTransport:
                                       ceil_threshold=math.inf)
             for qr in (False, True)}
 
-    async def call(self, route: Route, instance: str | None, apikey: str,
+    async def call(self, endpoint: Endpoint, instance: str | None, apikey: str,
                    body: Any = None, query: Mapping[str, str] | None = None) -> Any:
         try:
             permit = self.breakers.admit(instance)
         except UpstreamUnavailable:
-            self._observer.request_finished(route.endpoint, "circuit_open", 0.0)
+            self._observer.request_finished(endpoint.name, "circuit_open", 0.0)
             raise
         started, outcome, failed = time.perf_counter(), "cancelled", None
         try:
-            status, payload = await self._exchange(route, instance, apikey, body, query)
+            status, payload = await self._exchange(endpoint, instance, apikey, body, query)
             outcome, failed = _verdict(status)
         except TimeoutError as e:
             outcome, failed = "timeout", True
-            raise UpstreamTimeout(f"Evolution did not answer {route.endpoint} in time") from e
+            raise UpstreamTimeout(f"Evolution did not answer {endpoint.name} in time") from e
         except aiohttp.ClientError as e:
             outcome, failed = "unavailable", True
             raise UpstreamUnavailable(f"Evolution unreachable: {type(e).__name__}") from e
         finally:
             permit.settle(failed)
-            self._finished(route, instance, outcome, time.perf_counter() - started)
+            self._finished(endpoint, instance, outcome, time.perf_counter() - started)
         if status >= 400:
             raise EvolutionRefusal(status, payload)
         return payload
 
-    async def _exchange(self, route: Route, instance: str | None, apikey: str, body: Any,
+    async def _exchange(self, endpoint: Endpoint, instance: str | None, apikey: str, body: Any,
                         query: Mapping[str, str] | None) -> tuple[int, Any]:
-        url = self._config.base_url + route.url_path(instance)
+        url = self._config.base_url + endpoint.url_path(instance)
         options: dict[str, Any] = {"headers": {"apikey": apikey}, "params": query,
-                                   "timeout": self._timeouts[route.waits_for_qr]}
+                                   "timeout": self._timeouts[endpoint.waits_for_qr]}
         if body is not None:
             options["json"] = body
-        client = self._retrying if route.idempotent else self._session
+        client = self._retrying if endpoint.idempotent else self._session
         # One deadline for the wait in line and the call, as aiohttp's own total would be.
         async with asyncio.timeout(options["timeout"].total):
             if self._slots is not None:
                 await self._slots.acquire()
             self._in_use += 1
             try:
-                async with client.request(route.method, url, **options) as response:
+                async with client.request(endpoint.method, url, **options) as response:
                     return response.status, _decode(await response.read())
             finally:
                 self._in_use -= 1
                 if self._slots is not None:
                     self._slots.release()
 
-    def _finished(self, route: Route, instance: str | None, outcome: str, seconds: float) -> None:
-        self._observer.request_finished(route.endpoint, outcome, seconds)
+    def _finished(self, endpoint: Endpoint, instance: str | None, outcome: str,
+                  seconds: float) -> None:
+        self._observer.request_finished(endpoint.name, outcome, seconds)
         if outcome not in ("ok", "refused"):
             # No body, headers or URL query: they can carry tokens, QR codes and numbers.
-            log.warning("evolution_request_failed", endpoint=route.endpoint, instance=instance,
+            log.warning("evolution_request_failed", endpoint=endpoint.name, instance=instance,
                         outcome=outcome, seconds=round(seconds, 3))
 
     def pool_in_use(self) -> int:
+        """Evolution calls holding one of the pool's connections right now."""
         return self._in_use
 
 

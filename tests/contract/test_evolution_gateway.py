@@ -14,9 +14,13 @@ import attrs
 import jwt
 import pytest
 
+from adapters.evolution.config import EvolutionHttpConfig
 from adapters.evolution.delivery import aiohttp_deliverer
 from adapters.evolution.fake_gateway import FakeEvolutionGateway
-from adapters.evolution.http_gateway import EvolutionHttpConfig, HttpEvolutionGateway
+from adapters.evolution.gateway import EvolutionApiGateway
+from adapters.evolution.http_transport import HttpTransport
+from adapters.evolution.observer import NullObserver
+from adapters.system.clock import SystemClock
 from application.errors import Conflict, NotFound, UpstreamError
 from application.ports.evolution import (
     ConnectResult,
@@ -57,7 +61,9 @@ async def evolution(request: pytest.FixtureRequest, aiohttp_server: Any
             await fake.close()
             return
         runner, base_url, server = await start_fake_evolution(**TIMINGS)
-        gateway = HttpEvolutionGateway(session, EvolutionHttpConfig(base_url, server.api_key))
+        config = EvolutionHttpConfig(base_url, server.api_key)
+        gateway = EvolutionApiGateway(HttpTransport(
+            session, config, observer=NullObserver(), clock=SystemClock()), config.api_key)
         yield Evolution(gateway, server.scan, server.wait_deliveries, server.requests, sink,
                         hook_url)
         await runner.cleanup()

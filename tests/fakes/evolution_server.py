@@ -18,7 +18,7 @@ import attrs
 from aiohttp import web
 
 from adapters.evolution.delivery import aiohttp_deliverer
-from adapters.evolution.routes import ROUTES, EvolutionRefusal, Route
+from adapters.evolution.endpoints import ENDPOINTS, Endpoint, EvolutionRefusal
 from adapters.evolution.simulation import EvolutionSimulation, SimulationSettings
 
 GLOBAL_KEY = "fake-evolution-key"
@@ -34,7 +34,7 @@ class ReceivedRequest:
 
 
 class FakeEvolutionServer:
-    """``down`` makes every route answer 503 (``down_mode="503"``) or drop the connection
+    """``down`` makes every endpoint answer 503 (``down_mode="503"``) or drop the connection
     (``down_mode="close"``); ``latency_s`` delays every answer. ``requests`` counts arrivals per
     endpoint name, down or not; ``received`` keeps each request that reached the simulation."""
 
@@ -51,9 +51,9 @@ class FakeEvolutionServer:
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._arrivals])
-        for route in ROUTES:
-            app.router.add_route(route.method, route.path, self._handler(route),
-                                 name=route.endpoint)
+        for endpoint in ENDPOINTS:
+            app.router.add_route(endpoint.method, endpoint.path, self._handler(endpoint),
+                                 name=endpoint.name)
         # Express answers any other method or path with 404 "Cannot GET /foo".
         app.router.add_route("*", "/{tail:.*}", _unknown_route)
         app.cleanup_ctx.append(self._webhook_client)
@@ -80,7 +80,7 @@ class FakeEvolutionServer:
             request.transport.close()
         return web.json_response({"message": "Service Unavailable"}, status=503)
 
-    def _handler(self, route: Route) -> Any:
+    def _handler(self, endpoint: Endpoint) -> Any:
         async def handle(request: web.Request) -> web.Response:
             body = None
             if request.body_exists:
@@ -90,14 +90,14 @@ class FakeEvolutionServer:
                     return web.json_response({"status": 400, "error": "Internal Server Error",
                                               "response": {"message": str(e)}}, status=400)
             apikey = request.headers.get("apikey")
-            self.received.append(ReceivedRequest(route.endpoint, request.method, request.path,
+            self.received.append(ReceivedRequest(endpoint.name, request.method, request.path,
                                                  apikey, body))
             try:
-                answer = await self.sim.dispatch(route, request.match_info.get("instance"),
+                answer = await self.sim.dispatch(endpoint, request.match_info.get("instance"),
                                                  apikey, body, dict(request.query))
             except EvolutionRefusal as refusal:
                 return web.json_response(refusal.body, status=refusal.status)
-            return web.json_response(answer, status=route.success_status)
+            return web.json_response(answer, status=endpoint.success_status)
 
         return handle
 

@@ -1,20 +1,20 @@
-"""What Evolution answers on each route, given the simulation's state."""
+"""What Evolution answers on each endpoint, given the simulation's state."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import attrs
 
-from adapters.evolution import routes
-from adapters.evolution.routes import EvolutionRefusal
+from adapters.evolution import endpoints
+from adapters.evolution.endpoints import EvolutionRefusal
 from adapters.evolution.simulation import validation
 from adapters.evolution.simulation.instances import SimInstance
-
-if TYPE_CHECKING:
-    from adapters.evolution.simulation.core import EvolutionSimulation
+from adapters.evolution.simulation.settings import SimulationSettings
+from adapters.evolution.simulation.sockets import Sockets
+from adapters.evolution.simulation.webhooks import WebhookSender
 
 _OBJECT_OBJECT = {"error": True, "message": "[object Object]"}  # connect/restart's catch-all
 
@@ -30,18 +30,35 @@ class SimRequest:
 Handler = Callable[[SimRequest], Awaitable[Any]]
 
 
+class SimulatedState(Protocol):
+    """What the answers read and change: the simulation, named by its parts rather than
+    imported, so that the simulation and its answers do not import each other."""
+
+    settings: SimulationSettings
+    instances: dict[str, SimInstance]
+    sockets: Sockets
+    webhooks: WebhookSender
+
+    def authorize(self, request: SimRequest) -> SimInstance: ...
+
+    def add_instance(self, name: str, token: str | None, number: str | None) -> SimInstance: ...
+
+    def store_webhook(self, inst: SimInstance, spec: dict[str, Any], events: list[str],
+                      enabled: bool = True) -> dict[str, Any]: ...
+
+
 class Answers:
-    def __init__(self, sim: EvolutionSimulation) -> None:
+    def __init__(self, sim: SimulatedState) -> None:
         self._sim = sim
         self._settings = sim.settings
 
     def table(self) -> dict[str, Handler]:
-        return {routes.INFO.endpoint: self.info, routes.CREATE.endpoint: self.create,
-                routes.CONNECT.endpoint: self.connect, routes.STATE.endpoint: self.state,
-                routes.FETCH.endpoint: self.fetch, routes.RESTART.endpoint: self.restart,
-                routes.LOGOUT.endpoint: self.logout, routes.DELETE.endpoint: self.delete,
-                routes.SET_WEBHOOK.endpoint: self.set_webhook,
-                routes.FIND_WEBHOOK.endpoint: self.find_webhook}
+        return {endpoints.INFO.name: self.info, endpoints.CREATE.name: self.create,
+                endpoints.CONNECT.name: self.connect, endpoints.STATE.name: self.state,
+                endpoints.FETCH.name: self.fetch, endpoints.RESTART.name: self.restart,
+                endpoints.LOGOUT.name: self.logout, endpoints.DELETE.name: self.delete,
+                endpoints.SET_WEBHOOK.name: self.set_webhook,
+                endpoints.FIND_WEBHOOK.name: self.find_webhook}
 
     async def info(self, request: SimRequest) -> Any:
         return {"status": 200, "message": "Welcome to the Evolution API, it is working!",

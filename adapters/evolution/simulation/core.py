@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.evolution.routes import EvolutionRefusal, Route
+from adapters.evolution.endpoints import Endpoint, EvolutionRefusal
 from adapters.evolution.simulation.answers import Answers, SimRequest
 from adapters.evolution.simulation.instances import SimInstance, webhook_row
 from adapters.evolution.simulation.settings import SimulationSettings
@@ -15,7 +15,7 @@ from adapters.evolution.simulation.webhooks import Deliver, WebhookSender
 
 
 class EvolutionSimulation:
-    """Evolution v2 (Baileys) as a state machine speaking its JSON: each route's answer, its
+    """Evolution v2 (Baileys) as a state machine speaking its JSON: each endpoint's answer, its
     guards (404, then 403, then 401) and its webhooks. Both the in-process fake gateway and the
     fake HTTP server are thin skins over this class."""
 
@@ -29,14 +29,14 @@ class EvolutionSimulation:
         self.sockets = Sockets(self.settings, self.webhooks, self._tasks)
         self._handlers = Answers(self).table()
 
-    async def dispatch(self, route: Route, instance: str | None, apikey: str | None,
+    async def dispatch(self, endpoint: Endpoint, instance: str | None, apikey: str | None,
                        body: Any = None, query: Mapping[str, str] | None = None) -> Any:
-        """Evolution's JSON answer to ``route``; raises ``EvolutionRefusal`` as it would."""
-        return await self._handlers[route.endpoint](
+        """Evolution's JSON answer to ``endpoint``; raises ``EvolutionRefusal`` as it would."""
+        return await self._handlers[endpoint.name](
             SimRequest(instance, apikey, body, dict(query or {})))
 
     def authorize(self, request: SimRequest) -> SimInstance:
-        """The guards of every /{instance} route: unknown is 404 whatever the key."""
+        """The guards of every /{instance} endpoint: unknown is 404 whatever the key."""
         inst = self.instances.get(request.instance or "")
         if inst is None:
             raise EvolutionRefusal.envelope(

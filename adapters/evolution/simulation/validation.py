@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from adapters.evolution.routes import EvolutionRefusal
+from adapters.evolution.endpoints import EvolutionRefusal
 from adapters.evolution.simulation.webhooks import EVENT_NAMES
 
 _INTEGRATIONS = frozenset({"WHATSAPP-BAILEYS", "WHATSAPP-BUSINESS", "EVOLUTION"})

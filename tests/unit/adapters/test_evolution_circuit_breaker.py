@@ -4,14 +4,7 @@ import pytest
 
 from adapters.evolution.circuit_breaker import BreakerBoard, CircuitBreaker, CircuitState
 from application.errors import UpstreamUnavailable
-
-
-class ManualClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes.clock import ManualClock
 
 
 class Changes:
@@ -56,7 +49,7 @@ def test_opens_after_n_consecutive_failures_and_fails_fast_with_remaining_time(
     fail(b, 3)
     assert b.state is CircuitState.OPEN
     assert b.retry_after() == 30
-    clock.now += 29.2
+    clock.advance(29.2)
     assert b.retry_after() == 1  # rounded up, never 0
     assert changes.seen == [("evolution", "open")]
 
@@ -64,7 +57,7 @@ def test_opens_after_n_consecutive_failures_and_fails_fast_with_remaining_time(
 def test_half_open_lets_exactly_one_probe_through(clock: ManualClock) -> None:
     b = breaker(clock)
     fail(b, 3)
-    clock.now += 30
+    clock.advance(30)
     assert b.state is CircuitState.HALF_OPEN
     assert b.retry_after() is None
     b.admit()
@@ -75,12 +68,12 @@ def test_probe_success_closes_and_probe_failure_reopens(clock: ManualClock) -> N
     changes = Changes()
     b = breaker(clock, changes)
     fail(b, 3)
-    clock.now += 30
+    clock.advance(30)
     b.admit()
     b.record_failure()
     assert b.state is CircuitState.OPEN
     assert b.retry_after() == 30  # a full new open period from the failed probe
-    clock.now += 30
+    clock.advance(30)
     b.admit()
     b.record_success()
     assert b.state is CircuitState.CLOSED
@@ -91,7 +84,7 @@ def test_probe_success_closes_and_probe_failure_reopens(clock: ManualClock) -> N
 def test_cancelled_probe_frees_the_slot_without_a_verdict(clock: ManualClock) -> None:
     b = breaker(clock)
     fail(b, 3)
-    clock.now += 30
+    clock.advance(30)
     b.admit()
     b.release()
     assert b.state is CircuitState.HALF_OPEN
@@ -116,7 +109,7 @@ def test_board_global_circuit_blocks_every_instance(clock: ManualClock) -> None:
     board.admit("b").settle(failed=True)
     with pytest.raises(UpstreamUnavailable):
         board.admit("c")
-    clock.now += 10
+    clock.advance(10)
     board.admit("c").settle(failed=False)
     assert board.evolution.state is CircuitState.CLOSED
 
@@ -124,9 +117,9 @@ def test_board_global_circuit_blocks_every_instance(clock: ManualClock) -> None:
 def test_board_refusal_does_not_hold_the_global_probe(clock: ManualClock) -> None:
     board = BreakerBoard(failure_threshold=1, open_s=10.0, clock=clock)
     board.admit("a").settle(failed=True)  # opens both "evolution" and "instance:a"
-    clock.now += 10
+    clock.advance(10)
     board.admit("b").settle(failed=True)  # the global probe fails: open again
-    clock.now += 10
+    clock.advance(10)
     board.for_instance("a").record_failure()  # keep "a" open past the global's half-open
     with pytest.raises(UpstreamUnavailable):
         board.admit("a")

@@ -11,8 +11,11 @@ import aiohttp
 import attrs
 import pytest
 
-from adapters.evolution.http_gateway import EvolutionHttpConfig, HttpEvolutionGateway
+from adapters.evolution.config import EvolutionHttpConfig
+from adapters.evolution.gateway import EvolutionApiGateway
+from adapters.evolution.http_transport import HttpTransport
 from adapters.evolution.session import create_client_session
+from adapters.system.clock import SystemClock
 from application.errors import NotFound, UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from application.ports.evolution import (
     ConnectStatus,
@@ -20,6 +23,8 @@ from application.ports.evolution import (
     InstanceRef,
     WebhookRegistration,
 )
+from application.ports.system import Clock
+from tests.fakes.clock import ManualClock
 from tests.fakes.evolution_server import FakeEvolutionServer, start_fake_evolution
 
 HOOK = WebhookRegistration("https://svc.example.com/api/webhooks/evolution/c42",
@@ -27,12 +32,13 @@ HOOK = WebhookRegistration("https://svc.example.com/api/webhooks/evolution/c42",
 REF = InstanceRef("c42-0a1b2c3d", "TOKEN-C42")
 
 
-class ManualClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+def http_gateway(session: aiohttp.ClientSession, config: EvolutionHttpConfig,
+                 observer: Recorder | None = None,
+                 clock: Clock | None = None) -> EvolutionApiGateway:
+    """The gateway as the composition root builds it: over the HTTP transport."""
+    transport = HttpTransport(session, config, observer=observer or Recorder(),
+                              clock=clock or SystemClock())
+    return EvolutionApiGateway(transport, config.api_key)
 
 
 class Recorder:
@@ -55,9 +61,9 @@ class Rig:
     clock: ManualClock = attrs.field(factory=ManualClock)
     observer: Recorder = attrs.field(factory=Recorder)
 
-    def gateway(self, **config: Any) -> HttpEvolutionGateway:
+    def gateway(self, **config: Any) -> EvolutionApiGateway:
         options = {"retry_start_s": 0.01, "retry_max_s": 0.02, **config}
-        return HttpEvolutionGateway(
+        return http_gateway(
             self.session, EvolutionHttpConfig(self.base_url, self.server.api_key, **options),
             self.observer, self.clock)
 
@@ -70,7 +76,7 @@ async def rig() -> AsyncIterator[Rig]:
     await runner.cleanup()
 
 
-async def created(rig: Rig) -> HttpEvolutionGateway:
+async def created(rig: Rig) -> EvolutionApiGateway:
     gateway = rig.gateway()
     await gateway.create_instance(CreateInstanceRequest(REF.name, REF.token or "", HOOK))
     return gateway
@@ -148,7 +154,7 @@ async def test_circuit_opens_after_failures_then_fails_fast_then_recovers(rig: R
         await gateway.connect(REF)
     assert fast.value.retry_after_s == 30
     assert rig.server.requests["instance_connect"] == 5  # the sixth never left the process
-    rig.clock.now += 30
+    rig.clock.advance(30)
     rig.server.down = False
     # Evolution holds connect 2 s (scaled) and the first QR comes 1.5 s (scaled) in.
     assert (await gateway.connect(REF)).status is ConnectStatus.QR
@@ -174,7 +180,7 @@ async def test_slow_answers_raise_upstream_timeout(rig: Rig) -> None:
     with pytest.raises(UpstreamTimeout):
         await rig.gateway(qr_timeout_s=0.1).connect(REF)
     assert rig.server.requests["instance_connection_state"] == 1  # timeouts are not retried
-    assert gateway.pool_in_use() == 0
+    assert gateway.transport.pool_in_use() == 0
 
 
 async def test_a_full_pool_serves_callers_in_arrival_order(rig: Rig) -> None:
@@ -184,7 +190,7 @@ async def test_a_full_pool_serves_callers_in_arrival_order(rig: Rig) -> None:
     rig.server.latency_s = 0.005
     finished: list[str] = []
     async with create_client_session(pool_size=1) as session:
-        gateway = HttpEvolutionGateway(
+        gateway = http_gateway(
             session, EvolutionHttpConfig(rig.base_url, rig.server.api_key), rig.observer)
 
         async def caller(name: str) -> None:
@@ -193,7 +199,7 @@ async def test_a_full_pool_serves_callers_in_arrival_order(rig: Rig) -> None:
                 finished.append(name)
 
         await asyncio.gather(caller("a"), caller("b"))
-        assert gateway.pool_in_use() == 0
+        assert gateway.transport.pool_in_use() == 0
     assert finished == ["a", "b"] * 3
 
 
@@ -201,7 +207,7 @@ async def test_waiting_for_a_pooled_connection_counts_toward_the_deadline(rig: R
     await created(rig)
     rig.server.latency_s = 0.3
     async with create_client_session(pool_size=1) as session:
-        gateway = HttpEvolutionGateway(
+        gateway = http_gateway(
             session, EvolutionHttpConfig(rig.base_url, rig.server.api_key,
                                          request_timeout_s=0.5), rig.observer)
         first = asyncio.ensure_future(gateway.connection_state(REF))
@@ -211,18 +217,18 @@ async def test_waiting_for_a_pooled_connection_counts_toward_the_deadline(rig: R
             await gateway.connection_state(REF)
         assert asyncio.get_running_loop().time() - started < 0.6
         assert await first == "close"
-        assert gateway.pool_in_use() == 0
+        assert gateway.transport.pool_in_use() == 0
 
 
 async def test_unreachable_evolution_is_unavailable() -> None:
     async with aiohttp.ClientSession() as session:
         config = EvolutionHttpConfig("http://127.0.0.1:9", "key", retry_start_s=0.0)
         with pytest.raises(UpstreamUnavailable):
-            await HttpEvolutionGateway(session, config).check()
+            await http_gateway(session, config).check()
 
 
 async def test_wrong_global_key_is_an_upstream_error_naming_the_key(rig: Rig) -> None:
     config = EvolutionHttpConfig(rig.base_url, "not-the-key")
-    gateway = HttpEvolutionGateway(rig.session, config)
+    gateway = http_gateway(rig.session, config)
     with pytest.raises(UpstreamError, match="Evolution rejected the API key"):
         await gateway.fetch_instances()

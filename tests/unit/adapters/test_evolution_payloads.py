@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from adapters.evolution import payloads
-from adapters.evolution.api_gateway import translate
-from adapters.evolution.routes import EvolutionRefusal
+from adapters.evolution.endpoints import EvolutionRefusal
+from adapters.evolution.gateway import translate
 from application.errors import NotFound, UpstreamError, UpstreamUnavailable
 from application.ports.evolution import ConnectResult, ConnectStatus, QrPayload
 

@@ -1,5 +1,5 @@
-"""The Evolution v2 routes this service uses, shared by the HTTP client, the simulation and the
-fake server so that all three agree on paths, methods and which calls may be retried."""
+"""The Evolution v2 endpoints this service calls, shared by the HTTP transport, the simulation
+and the fake server so that all three agree on paths, methods and which calls may be retried."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import attrs
 
 
 @attrs.frozen
-class Route:
-    endpoint: str          # metric and log name, e.g. "instance_connect"
+class Endpoint:
+    name: str              # metric and log name, e.g. "instance_connect"
     method: str
     path: str              # aiohttp-style template; "{instance}" is the instance name
     idempotent: bool = False
@@ -24,19 +24,19 @@ class Route:
         return self.path.replace("{instance}", quote(instance, safe=""))
 
 
-INFO = Route("info", "GET", "/", idempotent=True)
-CREATE = Route("instance_create", "POST", "/instance/create", success_status=201)
-CONNECT = Route("instance_connect", "GET", "/instance/connect/{instance}", waits_for_qr=True)
-STATE = Route("instance_connection_state", "GET", "/instance/connectionState/{instance}",
+INFO = Endpoint("info", "GET", "/", idempotent=True)
+CREATE = Endpoint("instance_create", "POST", "/instance/create", success_status=201)
+CONNECT = Endpoint("instance_connect", "GET", "/instance/connect/{instance}", waits_for_qr=True)
+STATE = Endpoint("instance_connection_state", "GET", "/instance/connectionState/{instance}",
               idempotent=True)
-FETCH = Route("instance_fetch", "GET", "/instance/fetchInstances", idempotent=True)
-RESTART = Route("instance_restart", "POST", "/instance/restart/{instance}", waits_for_qr=True)
-LOGOUT = Route("instance_logout", "DELETE", "/instance/logout/{instance}")
-DELETE = Route("instance_delete", "DELETE", "/instance/delete/{instance}")
-SET_WEBHOOK = Route("webhook_set", "POST", "/webhook/set/{instance}", success_status=201)
-FIND_WEBHOOK = Route("webhook_find", "GET", "/webhook/find/{instance}", idempotent=True)
+FETCH = Endpoint("instance_fetch", "GET", "/instance/fetchInstances", idempotent=True)
+RESTART = Endpoint("instance_restart", "POST", "/instance/restart/{instance}", waits_for_qr=True)
+LOGOUT = Endpoint("instance_logout", "DELETE", "/instance/logout/{instance}")
+DELETE = Endpoint("instance_delete", "DELETE", "/instance/delete/{instance}")
+SET_WEBHOOK = Endpoint("webhook_set", "POST", "/webhook/set/{instance}", success_status=201)
+FIND_WEBHOOK = Endpoint("webhook_find", "GET", "/webhook/find/{instance}", idempotent=True)
 
-ROUTES = (INFO, CREATE, CONNECT, STATE, FETCH, RESTART, LOGOUT, DELETE, SET_WEBHOOK,
+ENDPOINTS = (INFO, CREATE, CONNECT, STATE, FETCH, RESTART, LOGOUT, DELETE, SET_WEBHOOK,
           FIND_WEBHOOK)
 
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",

@@ -6,7 +6,7 @@ Evolution over HTTP) are two bindings of the same ports, chosen here from the se
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -34,6 +34,7 @@ from adapters.postgres.unit_of_work import AsyncpgUnitOfWork
 from adapters.security.jwt_codec import PyJwtCodec
 from adapters.system.clock import RandomIdGenerator, SystemClock
 from application.audit.service import AuditService
+from application.instances.background import BackgroundTasks
 from application.instances.connect import ConnectPolicy, ConnectService
 from application.instances.organizations import OrganizationSecrets
 from application.instances.qr_stream import QrStreamService, StreamPolicy
@@ -99,100 +100,150 @@ async def _fake_evolution(settings: Settings, session: aiohttp.ClientSession
         await fake.close()
 
 
-def _evolution_config(settings: Settings) -> EvolutionHttpConfig:
-    return EvolutionHttpConfig(settings.evolution_base_url or "", settings.evolution_api_key or "",
+# Policies: what each use case is told by the settings, one named builder each ---------------
+
+def _evolution_config(s: Settings) -> EvolutionHttpConfig:
+    return EvolutionHttpConfig(s.evolution_base_url or "", s.evolution_api_key or "",
                                # just inside the use case's own deadline, so that a hung
                                # Evolution is counted by the circuit breaker, not cancelled
-                               qr_timeout_s=max(0.05, settings.qr_timeout_ms / 1000 - 0.05),
-                               breaker_failure_threshold=settings.evolution_breaker_failures,
-                               breaker_open_s=settings.evolution_breaker_open_s)
+                               qr_timeout_s=max(0.05, s.qr_timeout_ms / 1000 - 0.05),
+                               breaker_failure_threshold=s.evolution_breaker_failures,
+                               breaker_open_s=s.evolution_breaker_open_s)
 
 
-def _storage(settings: Settings) -> str:
-    return "memory" if settings.embedded else "postgres"
+def _connect_policy(s: Settings) -> ConnectPolicy:
+    return ConnectPolicy(timeout_s=s.qr_timeout_ms / 1000, cache_ttl_s=s.evolution_cache_ttl_s)
+
+
+def _stream_policy(s: Settings) -> StreamPolicy:
+    return StreamPolicy(refresh_s=s.qr_refresh_s, max_s=s.qr_stream_max_s,
+                        ping_s=s.qr_stream_ping_s, max_per_org=s.qr_streams_per_org)
+
+
+def _instance_policy(s: Settings) -> InstancePolicy:
+    return InstancePolicy(public_base_url=s.public_base_url,
+                          max_per_org=s.max_instances_per_org)
+
+
+def _intake_policy(s: Settings) -> IntakePolicy:
+    return IntakePolicy(jwt_leeway_s=s.webhook_jwt_leeway_s, rate_per_org=s.webhook_rate_per_org,
+                        dev_bypass=s.webhook_dev_bypass)
+
+
+def _processing_policy(s: Settings) -> ProcessingPolicy:
+    return ProcessingPolicy(timeout_s=s.webhook_process_timeout_ms / 1000,
+                            max_attempts=s.webhook_max_attempts,
+                            retention_s=s.webhook_inbox_retention_days * 86_400.0)
+
+
+def _storage(s: Settings) -> str:
+    return "memory" if s.embedded else "postgres"
+
+
+def _cipher(s: Settings) -> SecretCipher:
+    return SecretCipher(s.data_encryption_key, *s.data_encryption_old_keys)
+
+
+def _no_pool() -> int:
+    return 0
+
+
+def _pool_reader(transport: HttpTransport) -> Callable[[], int]:
+    return transport.pool_in_use
 
 
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     migrate_on_start = providers.Object(True)
+    storage = providers.Callable(_storage, settings)
 
+    # The system
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(RandomIdGenerator)
     jwt = providers.Singleton(PyJwtCodec)
     telemetry = providers.Singleton(PrometheusTelemetry)
     alerter = providers.Singleton(LogAlerter, cooldown_s=settings.provided.alert_cooldown_s)
     flagged_path = providers.Singleton(OutcomeWindow)
+    background = providers.Singleton(BackgroundTasks)  # cancelled by ``running()`` at the end
 
-    # Driven adapters: storage
-    cipher = providers.Singleton(
-        lambda s: SecretCipher(s.data_encryption_key, *s.data_encryption_old_keys), settings)
-    # Started and stopped by ``running()``; bound here as plain objects once they exist.
+    # Policies
+    connect_policy = providers.Singleton(_connect_policy, settings)
+    stream_policy = providers.Singleton(_stream_policy, settings)
+    instance_policy = providers.Singleton(_instance_policy, settings)
+    intake_policy = providers.Singleton(_intake_policy, settings)
+    processing_policy = providers.Singleton(_processing_policy, settings)
+
+    # Async resources: started and stopped by ``running()``, bound here once they exist
     pg_pool = providers.Object(None)
     notifier = providers.Object(None)
     http_session = providers.Object(None)
     fake_evolution = providers.Object(None)
+
+    # Driven adapters: storage
+    cipher = providers.Singleton(_cipher, settings)
     memory_store = providers.Singleton(InMemoryStore)
     uow = providers.Selector(
-        providers.Callable(_storage, settings),
-        memory=providers.Factory(InMemoryUnitOfWork, memory_store, notifier),
-        postgres=providers.Factory(AsyncpgUnitOfWork, pg_pool, cipher),
+        storage,
+        memory=providers.Factory(InMemoryUnitOfWork, store=memory_store, notifier=notifier),
+        postgres=providers.Factory(AsyncpgUnitOfWork, pool=pg_pool, cipher=cipher),
     )
     inbox_writer = providers.Selector(
-        providers.Callable(_storage, settings),
-        memory=providers.Singleton(InMemoryInboxWriter, memory_store, notifier),
-        postgres=providers.Singleton(AsyncpgInboxWriter, pg_pool, cipher),
+        storage,
+        memory=providers.Singleton(InMemoryInboxWriter, store=memory_store, notifier=notifier),
+        postgres=providers.Singleton(AsyncpgInboxWriter, pool=pg_pool, cipher=cipher),
     )
 
     # Driven adapters: Evolution
+    http_transport = providers.Singleton(
+        HttpTransport, http_session, providers.Callable(_evolution_config, settings),
+        observer=telemetry, clock=clock)
     evolution = providers.Selector(
         settings.provided.evolution_adapter,
         fake=fake_evolution,
-        http=providers.Singleton(
-            EvolutionApiGateway,
-            transport=providers.Singleton(
-                HttpTransport, http_session, providers.Callable(_evolution_config, settings),
-                observer=telemetry, clock=clock),
-            api_key=settings.provided.evolution_api_key),
+        http=providers.Singleton(EvolutionApiGateway, transport=http_transport,
+                                 api_key=settings.provided.evolution_api_key),
+    )
+    # Read by the pool gauge at scrape time; the fake holds no pool.
+    evolution_pool_in_use = providers.Selector(
+        settings.provided.evolution_adapter,
+        fake=providers.Object(_no_pool),
+        http=providers.Callable(_pool_reader, http_transport),
     )
 
     # Use cases
     organizations = providers.Singleton(
-        OrganizationSecrets, uow.provider, evolution, clock, ids,
-        settings.provided.public_base_url, settings.provided.webhook_secret_grace_s)
+        OrganizationSecrets, uow=uow.provider, evolution=evolution, clock=clock, ids=ids,
+        public_base_url=settings.provided.public_base_url,
+        grace_s=settings.provided.webhook_secret_grace_s)
     connect = providers.Singleton(
-        ConnectService, uow.provider, evolution, notifier, clock, telemetry,
-        providers.Factory(lambda s: ConnectPolicy(s.qr_timeout_ms / 1000, s.evolution_cache_ttl_s),
-                          settings), flagged_path)
+        ConnectService, uow=uow.provider, evolution=evolution, notifier=notifier, clock=clock,
+        telemetry=telemetry, policy=connect_policy, flagged_path=flagged_path)
     qr_streams = providers.Singleton(
-        QrStreamService, uow.provider, connect, notifier, clock,
-        providers.Factory(lambda s: StreamPolicy(s.qr_refresh_s, s.qr_stream_max_s,
-                                                 s.qr_stream_ping_s, s.qr_streams_per_org),
-                          settings))
+        QrStreamService, uow=uow.provider, connect=connect, notifier=notifier, clock=clock,
+        policy=stream_policy)
     instances = providers.Singleton(
-        InstanceService, uow.provider, evolution, clock, ids, organizations,
-        providers.Factory(lambda s: InstancePolicy(s.public_base_url, s.max_instances_per_org),
-                          settings))
+        InstanceService, uow=uow.provider, evolution=evolution, clock=clock, ids=ids,
+        secrets=organizations, policy=instance_policy)
     rollout = providers.Singleton(
-        RolloutService, uow.provider, clock, settings.provided.rollout_initial_percentage,
-        settings.provided.rollout_max_error_rate, flagged_path)
+        RolloutService, uow=uow.provider, clock=clock,
+        initial_percentage=settings.provided.rollout_initial_percentage,
+        max_error_rate=settings.provided.rollout_max_error_rate, flagged_path=flagged_path)
     quick_create = providers.Singleton(
-        QuickCreateService, uow.provider, instances, connect, rollout, clock,
-        settings.provided.public_base_url,
-        providers.Callable(lambda s: s.qr_timeout_ms / 1000, settings))
-    webhook_directory = providers.Singleton(WebhookDirectory, uow.provider, clock)
+        QuickCreateService, uow=uow.provider, instances=instances, connect=connect,
+        rollout=rollout, background=background, clock=clock,
+        public_base_url=settings.provided.public_base_url,
+        qr_timeout_s=connect_policy.provided.timeout_s)
+    webhook_directory = providers.Singleton(WebhookDirectory, uow=uow.provider, clock=clock)
     webhook_intake = providers.Singleton(
-        WebhookIntakeService, uow.provider, webhook_directory, inbox_writer, jwt, clock, ids,
-        telemetry,
-        providers.Factory(lambda s: IntakePolicy(s.webhook_jwt_leeway_s, s.webhook_rate_per_org,
-                                                 s.webhook_dev_bypass), settings))
+        WebhookIntakeService, uow=uow.provider, directory=webhook_directory,
+        inbox=inbox_writer, jwt=jwt, clock=clock, ids=ids, telemetry=telemetry,
+        policy=intake_policy)
     webhook_processor = providers.Singleton(
-        WebhookProcessor, uow.provider, clock, telemetry, alerter,
-        providers.Factory(lambda s: ProcessingPolicy(
-            s.webhook_process_timeout_ms / 1000, s.webhook_max_attempts,
-            retention_s=s.webhook_inbox_retention_days * 86_400.0), settings))
-    audit = providers.Singleton(AuditService, uow.provider)
-
-    readiness = providers.Singleton(ReadinessService, uow.provider, evolution, clock)
+        WebhookProcessor, uow=uow.provider, clock=clock, telemetry=telemetry, alerter=alerter,
+        policy=processing_policy)
+    audit = providers.Singleton(AuditService, uow=uow.provider)
+    readiness = providers.Singleton(ReadinessService, uow=uow.provider, evolution=evolution,
+                                    clock=clock)
 
 
 @asynccontextmanager
@@ -214,10 +265,8 @@ async def running(container: Container) -> AsyncIterator[Container]:
         try:
             yield container
         finally:
-            await container.instances().background.close()
-            writer = container.inbox_writer()
-            if isinstance(writer, AsyncpgInboxWriter):
-                await writer.close()
+            await container.background().close()
+            await container.inbox_writer().close()
 
 
 def _gauges(container: Container) -> None:
@@ -225,9 +274,7 @@ def _gauges(container: Container) -> None:
     telemetry = container.telemetry()
     streams = container.qr_streams()
     telemetry.qr_streams_open.set_function(lambda: streams.open_streams)
-    evolution = container.evolution()
-    if isinstance(evolution.transport, HttpTransport):
-        telemetry.pool_in_use.set_function(evolution.transport.pool_in_use)
+    telemetry.pool_in_use.set_function(container.evolution_pool_in_use())
 
 
 async def apply_migrations(settings: Settings) -> list[str]:

@@ -10,6 +10,7 @@ import attrs
 
 from application.access import target_organization
 from application.errors import Conflict, IdempotencyMismatch, UpstreamTimeout
+from application.instances.background import BackgroundTasks
 from application.instances.connect import ConnectService
 from application.instances.service import InstanceService, NewInstance
 from application.instances.single_flight import SingleFlight
@@ -37,9 +38,10 @@ class QuickCreate:
 
 class QuickCreateService:
     def __init__(self, uow: UnitOfWorkFactory, instances: InstanceService, connect: ConnectService,
-                 rollout: RolloutService, clock: Clock, public_base_url: str,
-                 qr_timeout_s: float) -> None:
+                 rollout: RolloutService, background: BackgroundTasks, clock: Clock,
+                 public_base_url: str, qr_timeout_s: float) -> None:
         self._uow = uow
+        self._background = background
         self._instances = instances
         self._connect = connect
         self._rollout = rollout
@@ -90,8 +92,8 @@ class QuickCreateService:
         if command.wait_for_qr:
             instance, qr = await self._first_qr(instance)
         else:
-            self._instances.background.spawn(self._connect.open_socket(instance),
-                                              name=f"open-socket-{instance.id}")
+            self._background.spawn(self._connect.open_socket(instance),
+                                   name=f"open-socket-{instance.id}")
         return {"instance": instance_view(instance), "qr": qr_view(qr),
                 "qr_stream_url": f"{self._public_base_url}/api/channels/whatsapp/instances/"
                                  f"{instance.id}/qr/stream"}

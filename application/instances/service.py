@@ -18,7 +18,6 @@ from application.errors import (
     UpstreamError,
     UpstreamTimeout,
 )
-from application.instances.background import BackgroundTasks
 from application.instances.lifecycle import move
 from application.instances.organizations import OrganizationSecrets, webhook_for
 from application.ports.evolution import CreateInstanceRequest, EvolutionGateway, InstanceRef
@@ -61,7 +60,6 @@ class InstanceService:
         self._ids = ids
         self._secrets = secrets
         self._policy = policy
-        self.background = BackgroundTasks()
 
     async def create(self, actor: Actor, request: NewInstance) -> Instance:
         """Reserve the instance, then register it with Evolution in one call.

@@ -87,3 +87,8 @@ class InboxWriter(ABC):
         the first event's id comes back with ``duplicate=True``. Concurrent calls may share
         one transaction (group commit). Raises ``StorageUnavailable``.
         """
+
+    async def close(self) -> None:
+        """Finish the admissions under way and give back what the writer holds (before the
+        store closes). Nothing to do for a writer that holds nothing."""
+        return None

@@ -1,6 +1,6 @@
-"""The application harness: every use case wired as ``entrypoints/container.py`` wires the
+"""The application harness: the real composition root (``entrypoints/container.py``) on the
 embedded default (in-memory store and notifier, in-process fake Evolution), with manual time,
-predictable ids and recording telemetry instead of the system ones.
+predictable ids, recording telemetry and quick policies overriding the system ones.
 
 The fake Evolution's webhooks are fed to the real ``WebhookIntakeService``, as the HTTP route
 would; processing happens only when a test calls ``settle()`` or runs ``worker()``.
@@ -16,38 +16,26 @@ from urllib.parse import urlsplit
 from uuid import UUID
 
 import attrs
+from dependency_injector import providers
 
 from adapters.evolution.fake_gateway import FakeEvolutionGateway
 from adapters.evolution.simulation import RetryPolicy
-from adapters.memory import InMemoryNotifier, InMemoryStore, InMemoryUnitOfWork
-from adapters.memory.inbox_writer import InMemoryInboxWriter
+from adapters.memory import InMemoryNotifier
 from adapters.memory.store import InboxRow
-from adapters.security.jwt_codec import PyJwtCodec
 from adapters.system.clock import SystemClock
-from application.audit.service import AuditService
-from application.errors import (
-    ApplicationError,
-    MalformedJson,
-    NotFound,
-    RateLimited,
-    StorageUnavailable,
-    Unauthenticated,
-    ValidationFailed,
-)
-from application.instances.connect import ConnectPolicy, ConnectService
-from application.instances.organizations import OrganizationSecrets
-from application.instances.qr_stream import QrStreamService, StreamPolicy
-from application.instances.quick_create import QuickCreateService
-from application.instances.service import InstancePolicy, InstanceService, NewInstance
+from application.errors import ApplicationError
+from application.instances.connect import ConnectPolicy
+from application.instances.qr_stream import StreamPolicy
+from application.instances.service import NewInstance
 from application.ports.inbox import Admission
-from application.rollout.flagged_path import OutcomeWindow
-from application.rollout.service import RolloutService
-from application.webhooks.directory import WebhookDirectory
-from application.webhooks.intake import IntakePolicy, WebhookDelivery, WebhookIntakeService
-from application.webhooks.processing import ProcessingPolicy, WebhookProcessor
+from application.webhooks.intake import IntakePolicy, WebhookDelivery
+from application.webhooks.processing import ProcessingPolicy
 from domain.access import Actor, Role
 from domain.audit import AuditEvent
 from domain.instance import Instance
+from entrypoints.container import build_container
+from entrypoints.http.problems import lookup
+from entrypoints.settings import load_settings
 from tests.fakes.clock import ManualClock
 from tests.fakes.ids import SequentialIds
 from tests.fakes.telemetry import RecordingAlerter, RecordingTelemetry
@@ -59,10 +47,6 @@ ORG = "clinic-42"
 OTHER_ORG = "clinic-77"
 ADMIN = Actor("admin-1", Role.ADMIN, None, "203.0.113.7", "clinic-console/2.1")
 
-# The status the HTTP edge gives each error (entrypoints/http/problems.py), so that the fake
-# Evolution retries or gives up as it would against the real service.
-_STATUS = {Unauthenticated: 401, NotFound: 404, ValidationFailed: 422, MalformedJson: 400,
-           RateLimited: 429, StorageUnavailable: 503}
 
 
 def tenant(org: str = ORG) -> Actor:
@@ -100,47 +84,51 @@ _EVOLUTION_DEFAULTS: dict[str, Any] = {
 class Harness:
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.clock = SystemClock() if config.real_time else ManualClock()
-        self.ids = SequentialIds()
-        self.store = InMemoryStore()
-        self.notifier = InMemoryNotifier()
-        self.telemetry = RecordingTelemetry()
-        self.alerter = RecordingAlerter()
-        self.flagged_path = OutcomeWindow()
         self.deliveries: list[tuple[str, int]] = []  # (url, status) of every webhook sent
         self.delivery_crashes: list[BaseException] = []
-        uow = self.uow
-        self.intake = WebhookIntakeService(
-            uow, WebhookDirectory(uow, self.clock),
-            InMemoryInboxWriter(self.store, self.notifier), PyJwtCodec(), self.clock, self.ids,
-            self.telemetry, config.intake)
+        self.container = build_container(load_settings({
+            "APP_ENV": "development", "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+            "MAX_INSTANCES_PER_ORG": str(config.max_per_org),
+            "WEBHOOK_SECRET_GRACE_S": str(config.grace_s),
+            "ROLLOUT_INITIAL_PERCENTAGE": str(config.initial_percentage),
+            "ROLLOUT_MAX_ERROR_RATE": str(config.max_error_rate)}))
+        c = self.container
         self.evolution = FakeEvolutionGateway(self._deliver,
                                               **(_EVOLUTION_DEFAULTS | config.evolution))
-        self.organizations = OrganizationSecrets(uow, self.evolution, self.clock, self.ids,
-                                                 PUBLIC_BASE_URL, config.grace_s)
-        self.connect = ConnectService(uow, self.evolution, self.notifier, self.clock,
-                                      self.telemetry, config.qr, self.flagged_path)
-        self.streams = QrStreamService(uow, self.connect, self.notifier, self.clock, config.stream)
-        self.instances = InstanceService(uow, self.evolution, self.clock, self.ids,
-                                         self.organizations,
-                                         InstancePolicy(PUBLIC_BASE_URL, config.max_per_org))
-        self.rollout = RolloutService(uow, self.clock, config.initial_percentage,
-                                      config.max_error_rate, self.flagged_path)
-        self.quick_create = QuickCreateService(uow, self.instances, self.connect, self.rollout,
-                                               self.clock, PUBLIC_BASE_URL,
-                                               config.qr.timeout_s)
-        self.processor = WebhookProcessor(uow, self.clock, self.telemetry, self.alerter,
-                                          config.processing)
-        self.audit = AuditService(uow)
+        for provider, value in (
+                (c.clock, SystemClock() if config.real_time else ManualClock()),
+                (c.ids, SequentialIds()), (c.telemetry, RecordingTelemetry()),
+                (c.alerter, RecordingAlerter()), (c.notifier, InMemoryNotifier()),
+                (c.fake_evolution, self.evolution), (c.connect_policy, config.qr),
+                (c.stream_policy, config.stream), (c.intake_policy, config.intake),
+                (c.processing_policy, config.processing)):
+            provider.override(providers.Object(value))
+        self.clock = c.clock()
+        self.ids = c.ids()
+        self.store = c.memory_store()
+        self.notifier = c.notifier()
+        self.telemetry = c.telemetry()
+        self.alerter = c.alerter()
+        self.flagged_path = c.flagged_path()
+        self.background = c.background()
+        self.intake = c.webhook_intake()
+        self.organizations = c.organizations()
+        self.connect = c.connect()
+        self.streams = c.qr_streams()
+        self.instances = c.instances()
+        self.rollout = c.rollout()
+        self.quick_create = c.quick_create()
+        self.processor = c.webhook_processor()
+        self.audit = c.audit()
 
-    def uow(self) -> InMemoryUnitOfWork:
-        return InMemoryUnitOfWork(self.store, self.notifier)
+    def uow(self) -> Any:
+        return self.container.uow()
 
     async def start(self) -> None:
         await self.rollout.ensure_initial()
 
     async def close(self) -> None:
-        await self.instances.background.close()
+        await self.background.close()
         await self.evolution.close()
 
     # Driving -----------------------------------------------------------------------------
@@ -216,7 +204,9 @@ class Harness:
             await self.intake.receive(delivery)
             status = 200
         except ApplicationError as exc:
-            status = _STATUS.get(type(exc), 500)
+            # The status the HTTP edge gives it, so the fake retries or gives up as it would.
+            found = lookup(exc)
+            status = found[0] if found else 500
         except Exception as exc:  # never expected: reported by the fixture's teardown
             self.delivery_crashes.append(exc)
             status = 500

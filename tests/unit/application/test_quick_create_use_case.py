@@ -221,7 +221,7 @@ async def test_without_wait_the_socket_opens_in_background_and_the_qr_is_stored(
     async with app.worker():
         answer = await app.quick_create.quick_create(ADMIN, create())
         await app.eventually(lambda: app.instance(answer["instance"]["id"]).qr is not None)
-        await app.eventually(lambda: len(app.instances.background) == 0)  # the opener is done
+        await app.eventually(lambda: len(app.background) == 0)  # the opener is done
 
     assert app.evolution.calls["instance_connect"] == 1
 

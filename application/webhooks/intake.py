@@ -100,28 +100,23 @@ class WebhookIntakeService:
 
     def _authentic(self, delivery: WebhookDelivery, recipient: Recipient,
                    envelope: Envelope) -> bool:
+        """Any one of API.md 5a's methods: signature, bearer JWT, the secret as ``apikey``
+        header, or the instance's own token as the body's ``apikey``."""
         if self._policy.dev_bypass:
             return True
-        organization, instance = recipient.organization, recipient.instance
+        secrets = [_raw(s) for s in recipient.organization.valid_secrets(self._clock.now())]
         headers = delivery.headers
-        secrets = [_raw(s) for s in organization.valid_secrets(self._clock.now())]
-        signature = headers.get("x-evolution-signature", "")
-        if signature.startswith("sha256="):
-            given = _raw(signature[7:].strip().lower())
-            if any(hmac.compare_digest(given, _hmac(s, delivery.body)) for s in secrets):
-                return True
-        bearer = headers.get("authorization", "")
-        if bearer[:7].lower() == "bearer ":
-            token = bearer[7:].strip()
-            if any(self._jwt.decode(token, s.decode(), self._policy.jwt_leeway_s)
-                   for s in secrets):
-                return True
-        apikey = headers.get("apikey")
-        if apikey and any(hmac.compare_digest(_raw(apikey), s) for s in secrets):
-            return True
-        own_token = instance.evolution_token
-        return bool(envelope.apikey and own_token and
-                    hmac.compare_digest(_raw(envelope.apikey), _raw(own_token)))
+        return (_signed(headers.get("x-evolution-signature", ""), delivery.body, secrets)
+                or self._bearer(headers.get("authorization", ""), secrets)
+                or _secret_header(headers.get("apikey"), secrets)
+                or _own_token(envelope.apikey, recipient.instance.evolution_token))
+
+    def _bearer(self, header: str, secrets: list[bytes]) -> bool:
+        if header[:7].lower() != "bearer ":
+            return False
+        token = header[7:].strip()
+        return any(self._jwt.decode(token, s.decode(), self._policy.jwt_leeway_s)
+                   for s in secrets)
 
     async def _reject(self, delivery: WebhookDelivery, organization_id: str,
                       envelope: Envelope) -> None:
@@ -145,6 +140,22 @@ def _envelope(body: bytes) -> Envelope:
         return parse_envelope(payload)
     except InvalidEnvelope as exc:
         raise ValidationFailed(exc.errors, "the body is not an Evolution webhook envelope") from exc
+
+
+def _signed(signature: str, body: bytes, secrets: list[bytes]) -> bool:
+    if not signature.startswith("sha256="):
+        return False
+    given = _raw(signature[7:].strip().lower())
+    return any(hmac.compare_digest(given, _hmac(s, body)) for s in secrets)
+
+
+def _secret_header(apikey: str | None, secrets: list[bytes]) -> bool:
+    return bool(apikey) and any(hmac.compare_digest(_raw(apikey or ""), s) for s in secrets)
+
+
+def _own_token(body_apikey: str | None, token: str | None) -> bool:
+    return bool(body_apikey and token and
+                hmac.compare_digest(_raw(body_apikey), _raw(token)))
 
 
 def _hmac(secret: bytes, body: bytes) -> bytes:

@@ -45,6 +45,28 @@ class ProcessingPolicy:
     retention_s: float = 7 * 86_400.0
 
 
+@attrs.frozen
+class Schedule:
+    """How one claimed batch is applied. Messages change no instance: they go in one
+    transaction ``together``. Lifecycle events go one per transaction, each instance's
+    ``in_order`` claimed (the order received), so that a newer QR never overtakes an older
+    one and makes it stale."""
+
+    together: list[InboxEvent]
+    in_order: list[list[InboxEvent]]
+
+
+def schedule(events: list[InboxEvent]) -> Schedule:
+    together: list[InboxEvent] = []
+    per_instance: dict[str, list[InboxEvent]] = {}
+    for event in events:
+        if event.event in LIFECYCLE_EVENTS:
+            per_instance.setdefault(event.instance_name, []).append(event)
+        else:
+            together.append(event)
+    return Schedule(together, list(per_instance.values()))
+
+
 class WebhookProcessor:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, telemetry: Telemetry,
                  alerter: Alerter, policy: ProcessingPolicy) -> None:
@@ -61,37 +83,28 @@ class WebhookProcessor:
             events = await uow.inbox.claim(self._policy.batch, self._clock.now(),
                                            timedelta(seconds=self._policy.lease_s))
             await uow.commit()
+        plan = schedule(events)
         finished: set[UUID] = set()
         slots = asyncio.Semaphore(self._policy.concurrency)
 
-        async def process(event: InboxEvent) -> None:
+        async def alone(event: InboxEvent) -> None:
             async with slots:
                 await self._process(event)
                 finished.add(event.id)
 
-        async def process_together(batch: list[InboxEvent]) -> None:
+        async def together(batch: list[InboxEvent]) -> None:
             if batch and await self._process_together(batch):
                 finished.update(e.id for e in batch)
             else:  # one bad event must not hold back the others: each goes on its own
-                await asyncio.gather(*(process(event) for event in batch))
+                await asyncio.gather(*(alone(event) for event in batch))
 
-        async def process_in_order(of_one_instance: list[InboxEvent]) -> None:
+        async def in_order(of_one_instance: list[InboxEvent]) -> None:
             for event in of_one_instance:
-                await process(event)
+                await alone(event)
 
-        # Messages change no instance: they are applied in one transaction together. Lifecycle
-        # events are applied one per transaction; one instance's in the order claimed (the
-        # order received), so that a newer QR never overtakes an older one and makes it stale.
-        together: list[InboxEvent] = []
-        per_instance: dict[str, list[InboxEvent]] = {}
-        for event in events:
-            if event.event in LIFECYCLE_EVENTS:
-                per_instance.setdefault(event.instance_name, []).append(event)
-            else:
-                together.append(event)
         try:
-            await asyncio.gather(process_together(together),
-                                 *(process_in_order(group) for group in per_instance.values()))
+            await asyncio.gather(together(plan.together),
+                                 *(in_order(group) for group in plan.in_order))
         except asyncio.CancelledError:
             # Stopping: hand back what we claimed but did not finish, instead of letting it
             # wait out its lease on another worker.
@@ -123,7 +136,7 @@ class WebhookProcessor:
         started = self._clock.monotonic()
         try:
             async with asyncio.timeout(self._policy.timeout_s), self._uow() as uow:
-                outcomes = [await self._apply_in(uow, event) for event in events]
+                outcomes = [await self._apply(uow, event) for event in events]
                 await uow.commit()
         except Exception as exc:
             log.info("batch_fell_back", events=len(events), error=type(exc).__name__)
@@ -133,41 +146,33 @@ class WebhookProcessor:
             self._telemetry.webhook_processed(event.event, outcome, share)
         return True
 
-    async def _apply_in(self, uow: UnitOfWork, event: InboxEvent) -> str:
-        meaning = interpret(parse_envelope(parse_json(event.body)), self._clock.now())
-        instance_id = await self._instance_id(uow, event.instance_name)
-        outcome = "unknown_instance" if instance_id is None else await self._record(
-            uow, instance_id, meaning)
-        await uow.inbox.complete(event.id, outcome)
-        return outcome
-
     async def _process(self, event: InboxEvent) -> None:
+        """The event's effect and the inbox's ``done`` commit together: exactly once in effect."""
         started = self._clock.monotonic()
         try:
-            async with asyncio.timeout(self._policy.timeout_s):
-                outcome = await self._apply(event)
+            async with asyncio.timeout(self._policy.timeout_s), self._uow() as uow:
+                outcome = await self._apply(uow, event)
+                await uow.commit()
         except Exception as exc:  # one poisoned event must never stop the worker
             outcome = "failed"
             await self._failed(event, exc)
         self._telemetry.webhook_processed(event.event, outcome,
                                           self._clock.monotonic() - started)
 
-    async def _apply(self, event: InboxEvent) -> str:
-        """The event's effect and the inbox's ``done`` commit together: exactly once in effect."""
+    async def _apply(self, uow: UnitOfWork, event: InboxEvent) -> str:
+        """The event's effect within ``uow``, and its ``done`` mark; returns the outcome."""
         envelope = parse_envelope(parse_json(event.body))
         meaning = interpret(envelope, self._clock.now())
-        async with self._uow() as uow:
-            if isinstance(meaning, QrUpdated | StateSignalled):
-                # A change of the instance itself: its row is locked until commit.
-                instance = await uow.instances.get_by_name(event.instance_name, lock=True)
-                outcome = "unknown_instance" if instance is None else await self._change(
-                    uow, instance, meaning, envelope.date_time)
-            else:
-                instance_id = await self._instance_id(uow, event.instance_name)
-                outcome = "unknown_instance" if instance_id is None else await self._record(
-                    uow, instance_id, meaning)
-            await uow.inbox.complete(event.id, outcome)
-            await uow.commit()
+        if isinstance(meaning, QrUpdated | StateSignalled):
+            # A change of the instance itself: its row is locked until commit.
+            instance = await uow.instances.get_by_name(event.instance_name, lock=True)
+            outcome = "unknown_instance" if instance is None else await self._change(
+                uow, instance, meaning, envelope.date_time)
+        else:
+            instance_id = await self._instance_id(uow, event.instance_name)
+            outcome = "unknown_instance" if instance_id is None else await self._record(
+                uow, instance_id, meaning)
+        await uow.inbox.complete(event.id, outcome)
         return outcome
 
     async def _change(self, uow: UnitOfWork, instance: Instance,

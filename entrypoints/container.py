@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -46,6 +47,7 @@ from application.rollout.service import RolloutService
 from application.webhooks.directory import WebhookDirectory
 from application.webhooks.intake import IntakePolicy, WebhookIntakeService
 from application.webhooks.processing import ProcessingPolicy, WebhookProcessor
+from entrypoints.http.paths import webhook_url
 from entrypoints.settings import Settings
 
 
@@ -121,8 +123,7 @@ def _stream_policy(s: Settings) -> StreamPolicy:
 
 
 def _instance_policy(s: Settings) -> InstancePolicy:
-    return InstancePolicy(public_base_url=s.public_base_url,
-                          max_per_org=s.max_instances_per_org)
+    return InstancePolicy(max_per_org=s.max_instances_per_org)
 
 
 def _intake_policy(s: Settings) -> IntakePolicy:
@@ -213,7 +214,7 @@ class Container(containers.DeclarativeContainer):
     # Use cases
     organizations = providers.Singleton(
         OrganizationSecrets, uow=uow.provider, evolution=evolution, clock=clock, ids=ids,
-        public_base_url=settings.provided.public_base_url,
+        webhook_url=providers.Callable(partial, webhook_url, settings.provided.public_base_url),
         grace_s=settings.provided.webhook_secret_grace_s)
     connect = providers.Singleton(
         ConnectService, uow=uow.provider, evolution=evolution, notifier=notifier, clock=clock,
@@ -231,7 +232,6 @@ class Container(containers.DeclarativeContainer):
     quick_create = providers.Singleton(
         QuickCreateService, uow=uow.provider, instances=instances, connect=connect,
         rollout=rollout, background=background, clock=clock,
-        public_base_url=settings.provided.public_base_url,
         qr_timeout_s=connect_policy.provided.timeout_s)
     webhook_directory = providers.Singleton(WebhookDirectory, uow=uow.provider, clock=clock)
     webhook_intake = providers.Singleton(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote
 
 import structlog
 
@@ -24,23 +24,23 @@ from domain.webhook import REGISTERED_EVENTS
 log = structlog.get_logger(__name__)
 
 
-def webhook_for(public_base_url: str, organization_id: str, secret: str) -> WebhookRegistration:
-    """What Evolution is told about us (API.md 4a): its jwt_key signs every delivery."""
-    return WebhookRegistration(
-        url=(f"{public_base_url.rstrip('/')}/api/webhooks/evolution/"
-             f"{quote(organization_id, safe='')}"),
-        headers={"jwt_key": secret}, events=REGISTERED_EVENTS)
+WebhookUrl = Callable[[str], str]  # organization id -> where Evolution posts its webhooks
 
 
 class OrganizationSecrets:
     def __init__(self, uow: UnitOfWorkFactory, evolution: EvolutionGateway, clock: Clock,
-                 ids: IdGenerator, public_base_url: str, grace_s: float) -> None:
+                 ids: IdGenerator, webhook_url: WebhookUrl, grace_s: float) -> None:
         self._uow = uow
         self._evolution = evolution
         self._clock = clock
         self._ids = ids
-        self._public_base_url = public_base_url
+        self._webhook_url = webhook_url
         self._grace = timedelta(seconds=grace_s)
+
+    def webhook(self, organization_id: str, secret: str) -> WebhookRegistration:
+        """What Evolution is told about us (API.md 4a): its jwt_key signs every delivery."""
+        return WebhookRegistration(url=self._webhook_url(organization_id),
+                                   headers={"jwt_key": secret}, events=REGISTERED_EVENTS)
 
     async def ensure(self, uow: UnitOfWork, organization_id: str) -> Organization:
         """The organization, locked until ``uow`` ends, and created with a fresh webhook secret
@@ -81,7 +81,7 @@ class OrganizationSecrets:
 
     async def _reregister(self, organization_id: str, secret: str,
                           instances: list[Instance]) -> list[str]:
-        webhook = webhook_for(self._public_base_url, organization_id, secret)
+        webhook = self.webhook(organization_id, secret)
         failed = []
         for instance in instances:
             try:

@@ -39,14 +39,13 @@ class QuickCreate:
 class QuickCreateService:
     def __init__(self, uow: UnitOfWorkFactory, instances: InstanceService, connect: ConnectService,
                  rollout: RolloutService, background: BackgroundTasks, clock: Clock,
-                 public_base_url: str, qr_timeout_s: float) -> None:
+                 qr_timeout_s: float) -> None:
         self._uow = uow
         self._background = background
         self._instances = instances
         self._connect = connect
         self._rollout = rollout
         self._clock = clock
-        self._public_base_url = public_base_url.rstrip("/")
         self._qr_timeout_s = qr_timeout_s
         self._flight: SingleFlight[tuple[str, dict[str, Any]]] = SingleFlight()
 
@@ -94,9 +93,7 @@ class QuickCreateService:
         else:
             self._background.spawn(self._connect.open_socket(instance),
                                    name=f"open-socket-{instance.id}")
-        return {"instance": instance_view(instance), "qr": qr_view(qr),
-                "qr_stream_url": f"{self._public_base_url}/api/channels/whatsapp/instances/"
-                                 f"{instance.id}/qr/stream"}
+        return {"instance": instance_view(instance), "qr": qr_view(qr)}
 
     async def _first_qr(self, instance: Instance) -> tuple[Instance, QrCode | None]:
         try:

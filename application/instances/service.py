@@ -19,7 +19,7 @@ from application.errors import (
     UpstreamTimeout,
 )
 from application.instances.lifecycle import move
-from application.instances.organizations import OrganizationSecrets, webhook_for
+from application.instances.organizations import OrganizationSecrets
 from application.ports.evolution import CreateInstanceRequest, EvolutionGateway, InstanceRef
 from application.ports.repositories import InstanceQuery, Page
 from application.ports.system import Clock, IdGenerator
@@ -40,7 +40,6 @@ log = structlog.get_logger(__name__)
 
 @attrs.frozen
 class InstancePolicy:
-    public_base_url: str
     max_per_org: int = 10
 
 
@@ -68,7 +67,7 @@ class InstanceService:
         still on record (state ``failed``) and never leaves an untracked Evolution instance.
         """
         instance, secret = await self._reserve(actor, request)
-        webhook = webhook_for(self._policy.public_base_url, instance.organization_id, secret)
+        webhook = self._secrets.webhook(instance.organization_id, secret)
         started = self._clock.monotonic()
         try:
             await self._evolution.create_instance(CreateInstanceRequest(

@@ -104,9 +104,11 @@ async def test_an_organizations_first_instances_created_at_once_share_it_within_
 
     evolution = FakeEvolutionGateway(accept, first_qr_s=60)
     clock, ids = SystemClock(), RandomIdGenerator()
-    secrets = OrganizationSecrets(new_uow, evolution, clock, ids, "https://svc.test", 60)
+    secrets = OrganizationSecrets(new_uow, evolution, clock, ids,
+                                  lambda org: f"https://svc.test/api/webhooks/evolution/{org}",
+                                  60)
     service = InstanceService(new_uow, evolution, clock, ids, secrets,
-                              InstancePolicy("https://svc.test", max_per_org=4))
+                              InstancePolicy(max_per_org=4))
     admin = Actor("ops", Role.ADMIN, None, None, None)
     try:
         results = await asyncio.gather(

@@ -16,13 +16,14 @@ from domain.text import is_storable
 from entrypoints.http.auth import TENANT_ROLES, authenticate
 from entrypoints.http.documented import BROWSER, SSE_EVENT, documented
 from entrypoints.http.keys import services
+from entrypoints.http.paths import INSTANCES, qr_stream_url
 from entrypoints.http.schemas import instances as shapes
 from entrypoints.http.schemas.common import json_body, load, query
 from entrypoints.http.schemas.instances import INSTANCE_LIST, PAGE, QUICK_CREATE
 from entrypoints.http.sse import stream_response
 
 routes = web.RouteTableDef()
-BASE = "/api/channels/whatsapp/instances"
+BASE = INSTANCES
 
 
 def instance_id(request: web.Request) -> UUID:
@@ -45,9 +46,11 @@ async def quick_create(request: web.Request) -> web.Response:
     if key is not None and not (1 <= len(key) <= 255 and is_storable(key)):
         raise ValidationFailed({"Idempotency-Key": ["must be 1..255 storable characters"]})
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-    result = await services(request).quick_create().quick_create(
+    container = services(request)
+    result = await container.quick_create().quick_create(
         actor, QuickCreate(**data, idempotency_key=key, request_hash=digest))
-    return web.json_response(result, status=201)
+    stream = qr_stream_url(container.settings().public_base_url, result["instance"]["id"])
+    return web.json_response({**result, "qr_stream_url": stream}, status=201)
 
 
 @routes.get(BASE)

@@ -9,12 +9,13 @@ from application.webhooks.intake import WebhookDelivery
 from domain.webhook import is_event_suffix
 from entrypoints.http.documented import WEBHOOK, documented, retry_later
 from entrypoints.http.keys import services
+from entrypoints.http.paths import WEBHOOK as WEBHOOK_PATH
 from entrypoints.http.schemas.admin import WebhookAck
 from entrypoints.http.schemas.answers import WebhookEnvelope
 
 routes = web.RouteTableDef()
 # Organization from the path, or from the instance named in the body.
-_WITH_ORG = ("/api/webhooks/evolution/{orgId}", "/api/whatsapp/simple/webhook/{orgId}")
+_WITH_ORG = (WEBHOOK_PATH, "/api/whatsapp/simple/webhook/{orgId}")
 _BY_INSTANCE = ("/api/whatsapp/webhook", "/api/channels/whatsapp/webhook")
 
 

@@ -11,60 +11,32 @@ from application.errors import Conflict
 from application.ports.repositories import InstanceQuery, InstanceRepository, Page
 from domain.instance import INACTIVE_STATES, Instance, InstanceState, QrCode
 
-INSERT = """
-INSERT INTO instances (id, organization_id, evolution_name, display_name, phone_number,
-    created_at, updated_at, state, state_reason, profile_name, connected_at, last_event_at,
-    last_evolution_time, qr_code, qr_base64, qr_pairing_code, qr_issued_at, qr_expires_at,
-    evolution_token)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
-ON CONFLICT DO NOTHING
-RETURNING id"""
-UPSERT = """
-INSERT INTO instances (id, organization_id, evolution_name, display_name, phone_number,
-    created_at, updated_at, state, state_reason, profile_name, connected_at, last_event_at,
-    last_evolution_time, qr_code, qr_base64, qr_pairing_code, qr_issued_at, qr_expires_at,
-    evolution_token)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
-ON CONFLICT (id) DO UPDATE SET organization_id = $2, evolution_name = $3, display_name = $4,
-    phone_number = $5, created_at = $6, updated_at = $7, state = $8, state_reason = $9,
-    profile_name = $10, connected_at = $11, last_event_at = $12, last_evolution_time = $13,
-    qr_code = $14, qr_base64 = $15, qr_pairing_code = $16, qr_issued_at = $17,
-    qr_expires_at = $18, evolution_token = $19"""
-SELECT_BY_ID = """
-SELECT id, organization_id, evolution_name, display_name, phone_number, created_at, updated_at,
-    state, state_reason, profile_name, connected_at, last_event_at, last_evolution_time, qr_code,
-    qr_base64, qr_pairing_code, qr_issued_at, qr_expires_at, evolution_token
-FROM instances WHERE id = $1"""
-SELECT_BY_ID_LOCKED = """
-SELECT id, organization_id, evolution_name, display_name, phone_number, created_at, updated_at,
-    state, state_reason, profile_name, connected_at, last_event_at, last_evolution_time, qr_code,
-    qr_base64, qr_pairing_code, qr_issued_at, qr_expires_at, evolution_token
-FROM instances WHERE id = $1 FOR UPDATE"""
-SELECT_BY_NAME = """
-SELECT id, organization_id, evolution_name, display_name, phone_number, created_at, updated_at,
-    state, state_reason, profile_name, connected_at, last_event_at, last_evolution_time, qr_code,
-    qr_base64, qr_pairing_code, qr_issued_at, qr_expires_at, evolution_token
-FROM instances WHERE evolution_name = $1"""
-SELECT_BY_NAME_LOCKED = """
-SELECT id, organization_id, evolution_name, display_name, phone_number, created_at, updated_at,
-    state, state_reason, profile_name, connected_at, last_event_at, last_evolution_time, qr_code,
-    qr_base64, qr_pairing_code, qr_issued_at, qr_expires_at, evolution_token
-FROM instances WHERE evolution_name = $1 FOR UPDATE"""
+# One column list, in ``_to_row``'s order: every statement below is built from it.
+COLUMNS = ("id", "organization_id", "evolution_name", "display_name", "phone_number",
+           "created_at", "updated_at", "state", "state_reason", "profile_name", "connected_at",
+           "last_event_at", "last_evolution_time", "qr_code", "qr_base64", "qr_pairing_code",
+           "qr_issued_at", "qr_expires_at", "evolution_token")
+_LIST = ", ".join(COLUMNS)
+_VALUES = ", ".join(f"${n}" for n in range(1, len(COLUMNS) + 1))
+_SET = ", ".join(f"{c} = ${n}" for n, c in enumerate(COLUMNS, 1) if c != "id")
+# Built from the constant column list above, never from input: S608 does not apply.
+_SELECT = f"SELECT {_LIST} FROM instances"  # noqa: S608
+
+INSERT = (f"INSERT INTO instances ({_LIST}) VALUES ({_VALUES}) "  # noqa: S608
+          "ON CONFLICT DO NOTHING RETURNING id")
+UPSERT = (f"INSERT INTO instances ({_LIST}) VALUES ({_VALUES}) "  # noqa: S608
+          f"ON CONFLICT (id) DO UPDATE SET {_SET}")
+SELECT_BY_ID = f"{_SELECT} WHERE id = $1"
+SELECT_BY_ID_LOCKED = f"{SELECT_BY_ID} FOR UPDATE"
+SELECT_BY_NAME = f"{_SELECT} WHERE evolution_name = $1"
+SELECT_BY_NAME_LOCKED = f"{SELECT_BY_NAME} FOR UPDATE"
 # $3/$4 is the cursor: the (created_at, id) of the last row of the previous page.
-FIND = """
-SELECT id, organization_id, evolution_name, display_name, phone_number, created_at, updated_at,
-    state, state_reason, profile_name, connected_at, last_event_at, last_evolution_time, qr_code,
-    qr_base64, qr_pairing_code, qr_issued_at, qr_expires_at, evolution_token
-FROM instances
+FIND = f"""{_SELECT}
 WHERE ($1::text IS NULL OR organization_id = $1) AND ($2::text IS NULL OR state = $2)
   AND ($3::timestamptz IS NULL OR (created_at, id) > ($3, $4::uuid))
 ORDER BY created_at, id
 LIMIT $5"""
-SELECT_ALL = """
-SELECT id, organization_id, evolution_name, display_name, phone_number, created_at, updated_at,
-    state, state_reason, profile_name, connected_at, last_event_at, last_evolution_time, qr_code,
-    qr_base64, qr_pairing_code, qr_issued_at, qr_expires_at, evolution_token
-FROM instances ORDER BY created_at, id"""
+SELECT_ALL = f"{_SELECT} ORDER BY created_at, id"
 COUNT_ACTIVE = """
 SELECT count(*) FROM instances WHERE organization_id = $1 AND state <> ALL($2::text[])"""
 

@@ -17,7 +17,6 @@ import threading
 import time
 import uuid
 from collections.abc import Coroutine, Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -31,9 +30,9 @@ from hypothesis.control import currently_in_test_context
 from yarl import URL
 
 from tests.api.conftest import Service, free_port, service_env, start_service
+from tests.shared import evolution_sample
 
 T = TypeVar("T")
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "evolution"
 PROBLEM = "application/problem+json"
 MAX_BODY = 1024 * 1024
 LEEWAY_S = 1800
@@ -208,7 +207,7 @@ def world() -> Iterator[World]:
 # Strategies ----------------------------------------------------------------------------------
 
 def _sample(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((SHARED / name).read_text())
+    loaded: dict[str, Any] = evolution_sample(name)
     return loaded
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -13,13 +12,13 @@ import pytest
 
 from application.ports.evolution import InstanceRef
 from tests.api.conftest import Service, free_port, service_env, sign, start_service
+from tests.shared import evolution_sample
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "evolution"
 PROBLEM = "application/problem+json"
 
 
 def envelope(name: str, instance: str, **data: Any) -> bytes:
-    body = json.loads((SHARED / name).read_text())
+    body = evolution_sample(name)
     body["instance"] = instance
     if isinstance(body.get("data"), dict) and "instance" in body["data"]:
         body["data"]["instance"] = instance

@@ -23,9 +23,9 @@ import attrs
 import jwt
 
 from entrypoints.settings import DEV_JWT_SECRET
+from tests.shared import evolution_sample
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLES = REPO.parent / "shared" / "evolution"
 INSTANCES = "/api/channels/whatsapp/instances"
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -63,7 +63,7 @@ def bearer(token: str) -> dict[str, str]:
 # Evolution envelopes --------------------------------------------------------------------------
 
 def sample(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((SAMPLES / f"{name}.json").read_text())
+    loaded: dict[str, Any] = evolution_sample(name)
     return loaded
 
 

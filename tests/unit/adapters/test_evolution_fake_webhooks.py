@@ -7,7 +7,6 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,12 +15,12 @@ from adapters.evolution.fake_gateway import FakeEvolutionGateway
 from application.errors import Conflict
 from application.ports.evolution import CreateInstanceRequest, InstanceRef, WebhookRegistration
 from tests.fakes.evolution_server import RecordingDeliverer
+from tests.shared import evolution_sample
 
 NAME = "c42-0a1b2c3d"
 REF = InstanceRef(NAME, "TOKEN-C42")
 URL = "https://svc.example.com/api/webhooks/evolution/c42"
 EVENTS = ("QRCODE_UPDATED", "CONNECTION_UPDATE", "REMOVE_INSTANCE")
-SAMPLES = Path(__file__).resolve().parents[4] / "shared" / "evolution"
 
 Make = Callable[..., Any]
 
@@ -105,9 +104,7 @@ async def test_date_time_is_local_time_labelled_z_with_configurable_offset(make:
 
 
 async def test_envelope_keys_match_evolutions_sample(make: Make) -> None:
-    if not (SAMPLES / "connection_update.json").is_file():
-        pytest.skip(f"Evolution samples not found in {SAMPLES}")
-    sample = json.loads((SAMPLES / "connection_update.json").read_text())
+    sample = evolution_sample("connection_update.json")
     deliveries = RecordingDeliverer()
     fake = await make(deliveries, first_qr_s=0.0)
     await fake.connect(REF)

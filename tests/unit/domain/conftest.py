@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-SAMPLE_FILES = ("qrcode_updated.json", "connection_update.json", "messages_upsert.json")
-
-
-def _evolution_dir() -> Path:
-    candidates = [REPO_ROOT.parent / "shared" / "evolution"]
-    shared = os.environ.get("WACHANNEL_SHARED_DIR")
-    if shared:
-        candidates += [Path(shared) / "evolution", Path(shared)]
-    for candidate in candidates:
-        if all((candidate / name).is_file() for name in SAMPLE_FILES):
-            return candidate
-    tried = ", ".join(str(c) for c in candidates)
-    pytest.fail(f"Evolution sample envelopes not found (tried {tried}); set WACHANNEL_SHARED_DIR")
+from tests import shared
 
 
 @pytest.fixture(scope="session")
 def evolution_dir() -> Path:
-    return _evolution_dir()
+    return shared.evolution_dir()
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import json
 import logging
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -23,8 +22,8 @@ import structlog
 
 from entrypoints.logging import REDACTED, configure_logging
 from tests.api.conftest import free_port, service_env, sign, start_service
+from tests.shared import evolution_sample
 
-SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "evolution"
 JWT = jwt.encode({"sub": "ops", "role": "admin", "exp": 2_000_000_000},
                  "a-signing-secret-of-at-least-32-bytes!", algorithm="HS256")
 WEBHOOK_SECRET = "eyomFYyU8ATVDCZ4Zwrsk-A_-UGY1fNoVRaAvmv7QcI"
@@ -181,7 +180,7 @@ def test_every_line_is_json_at_the_configured_level(buffer: io.StringIO) -> None
 # The proof on the real app ---------------------------------------------------------------------
 
 def _envelope(name: str, instance: str, **data: Any) -> bytes:
-    body = json.loads((SHARED / name).read_text())
+    body = evolution_sample(name)
     body["instance"] = instance
     if isinstance(body.get("data"), dict):
         if "instance" in body["data"]:

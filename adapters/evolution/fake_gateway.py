@@ -9,6 +9,7 @@ from typing import Any
 from adapters.evolution.endpoints import Endpoint
 from adapters.evolution.gateway import EvolutionApiGateway
 from adapters.evolution.simulation import Deliver, EvolutionSimulation, SimulationSettings
+from adapters.evolution.simulation.controls import SimulationControls
 from application.errors import ApplicationError, UpstreamError, UpstreamTimeout, UpstreamUnavailable
 
 _FAILURES = {"unavailable": lambda: UpstreamUnavailable("Evolution is down (simulated)"),
@@ -42,7 +43,7 @@ def _wire(value: Any) -> Any:
     return None if value is None else json.loads(json.dumps(value))
 
 
-class FakeEvolutionGateway(EvolutionApiGateway):
+class FakeEvolutionGateway(EvolutionApiGateway, SimulationControls):
     """Evolution v2 in process: the embedded default when no Evolution is configured, and the
     fake for unit tests. It runs the same simulation as the fake HTTP server and the same
     request/answer mapping as the HTTP transport's gateway; only the HTTP hop is skipped.
@@ -92,18 +93,6 @@ class FakeEvolutionGateway(EvolutionApiGateway):
     def fail_next(self, kind: str = "unavailable", times: int = 1) -> None:
         """The next ``times`` calls raise: ``unavailable``, ``timeout`` or ``error``."""
         self._fake.failures.extend(_FAILURES[kind]() for _ in range(times))
-
-    def scan(self, name: str, number: str | None = None,
-             profile_name: str | None = None) -> None:
-        """The phone scans the QR on screen; raises ``RuntimeError`` if none is showing."""
-        self.sim.scan(name, number, profile_name)
-
-    def emit(self, name: str, event: str, data: Any) -> None:
-        """Send any event (MESSAGES_UPSERT...) through the instance's webhook."""
-        self.sim.emit(name, event, data)
-
-    async def wait_deliveries(self) -> None:
-        await self.sim.wait_deliveries()
 
     async def close(self) -> None:
         """Cancel every timer and pending webhook."""

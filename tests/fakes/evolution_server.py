@@ -20,6 +20,7 @@ from aiohttp import web
 from adapters.evolution.delivery import aiohttp_deliverer
 from adapters.evolution.endpoints import ENDPOINTS, Endpoint, EvolutionRefusal
 from adapters.evolution.simulation import EvolutionSimulation, SimulationSettings
+from adapters.evolution.simulation.controls import SimulationControls
 
 GLOBAL_KEY = "fake-evolution-key"
 
@@ -33,7 +34,7 @@ class ReceivedRequest:
     body: Any
 
 
-class FakeEvolutionServer:
+class FakeEvolutionServer(SimulationControls):
     """``down`` makes every endpoint answer 503 (``down_mode="503"``) or drop the connection
     (``down_mode="close"``); ``latency_s`` delays every answer. ``requests`` counts arrivals per
     endpoint name, down or not; ``received`` keeps each request that reached the simulation."""
@@ -58,16 +59,6 @@ class FakeEvolutionServer:
         app.router.add_route("*", "/{tail:.*}", _unknown_route)
         app.cleanup_ctx.append(self._webhook_client)
         return app
-
-    def scan(self, name: str, number: str | None = None,
-             profile_name: str | None = None) -> None:
-        self.sim.scan(name, number, profile_name)
-
-    def emit(self, name: str, event: str, data: Any) -> None:
-        self.sim.emit(name, event, data)
-
-    async def wait_deliveries(self) -> None:
-        await self.sim.wait_deliveries()
 
     @web.middleware
     async def _arrivals(self, request: web.Request, handler: Any) -> web.StreamResponse:

@@ -36,6 +36,7 @@ from domain.instance import Instance
 from entrypoints.container import build_container
 from entrypoints.http.problems import lookup
 from entrypoints.settings import load_settings
+from entrypoints.worker import process_webhooks
 from tests.fakes.clock import ManualClock
 from tests.fakes.ids import SequentialIds
 from tests.fakes.telemetry import RecordingAlerter, RecordingTelemetry
@@ -160,14 +161,9 @@ class Harness:
 
     @asynccontextmanager
     async def worker(self) -> AsyncIterator[None]:
-        """Process the inbox in the background, as ``wachannel serve`` does in-process."""
-
-        async def run() -> None:
-            while True:
-                if not await self.processor.process_due():
-                    await asyncio.sleep(0.002)
-
-        task = asyncio.create_task(run(), name="test-worker")
+        """Process the inbox in the background with the real worker loop, as ``wachannel
+        serve`` does in-process: woken by each admission's signal."""
+        task = asyncio.create_task(process_webhooks(self.container), name="test-worker")
         try:
             yield
         finally:

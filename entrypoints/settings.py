@@ -80,54 +80,100 @@ class Settings:
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     e = _Env(os.environ if env is None else env)
     app_env = e.choice("APP_ENV", ("development", "staging", "production"), "development")
-    prod = app_env == "production"
-    port = e.integer("PORT", 8080, 1, 65535)
-    base_url = e.url("EVOLUTION_API_BASE_URL")
-    adapter = e.choice("EVOLUTION_ADAPTER", ("http", "fake"), "http" if base_url else "fake")
-    settings = Settings(
-        # Development runs with a published JWT secret: reachable from this machine only.
-        app_env=app_env, host=e.text("HOST") or ("127.0.0.1" if app_env == "development"
-                                                  else "0.0.0.0"),  # noqa: S104
-        port=port,
-        public_base_url=(e.url("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
-        metrics_port=e.integer("METRICS_PORT", None, 1, 65535),
-        database_url=e.text("DATABASE_URL"),
-        database_pool_size=e.integer("DATABASE_POOL_SIZE", 10, 1, 500),
-        evolution_adapter=adapter, evolution_base_url=base_url and base_url.rstrip("/"),
-        evolution_api_key=e.text("EVOLUTION_API_KEY"),
-        evolution_pool_size=e.integer("EVOLUTION_POOL_SIZE", 10, 1, 1000),
-        evolution_cache_ttl_s=e.number("EVOLUTION_CACHE_TTL_S", 30, 0, 45),
-        evolution_breaker_failures=e.integer("EVOLUTION_BREAKER_FAILURES", 5, 1, 1000),
-        evolution_breaker_open_s=e.number("EVOLUTION_BREAKER_OPEN_S", 30, 0.1, 3600),
-        auth_jwt_secret=e.text("AUTH_JWT_SECRET") or ("" if prod else DEV_JWT_SECRET),
-        data_encryption_key=e.key("DATA_ENCRYPTION_KEY") or ("" if prod else DEV_ENCRYPTION_KEY),
-        data_encryption_old_keys=e.keys("DATA_ENCRYPTION_OLD_KEYS"),
-        max_instances_per_org=e.integer("MAX_INSTANCES_PER_ORG", 10, 1, 10_000),
-        legacy_sunset_date=e.parse("LEGACY_SUNSET_DATE", date.fromisoformat, date(2027, 6, 30)),
-        qr_timeout_ms=e.integer("QR_TIMEOUT_MS", 5000, 100, 120_000),
-        qr_refresh_s=e.number("QR_REFRESH_S", 30, 1, 3600),
-        qr_stream_max_s=e.number("QR_STREAM_MAX_S", 300, 1, 86_400),
-        qr_stream_ping_s=e.number("QR_STREAM_PING_S", 15, 0.1, 3600),
-        qr_streams_per_org=e.integer("QR_STREAMS_PER_ORG", 20, 1, 100_000),
-        webhook_jwt_leeway_s=e.number("WEBHOOK_JWT_LEEWAY_S", 1800, 0, 86_400),
-        webhook_secret_grace_s=e.number("WEBHOOK_SECRET_GRACE_S", 86_400, 0, 2_592_000),
-        webhook_dev_bypass=e.flag("WEBHOOK_DEV_BYPASS"),
-        webhook_rate_per_org=e.number("WEBHOOK_RATE_PER_ORG", 200, 0.1, 1_000_000),
-        webhook_process_timeout_ms=e.integer("WEBHOOK_PROCESS_TIMEOUT_MS", 2000, 10, 600_000),
-        webhook_max_attempts=e.integer("WEBHOOK_MAX_ATTEMPTS", 8, 1, 100),
-        webhook_inbox_retention_days=e.integer("WEBHOOK_INBOX_RETENTION_DAYS", 7, 1, 3650),
-        rollout_initial_percentage=e.integer("ROLLOUT_INITIAL_PERCENTAGE",
-                                             100 if app_env == "development" else 10, 0, 100),
-        rollout_max_error_rate=e.number("ROLLOUT_MAX_ERROR_RATE", 0.01, 0, 1),
-        fake_evolution_autoscan_s=e.number("FAKE_EVOLUTION_AUTOSCAN_S", 20, 0, 86_400) or None,
-        fake_evolution_time_scale=e.number("FAKE_EVOLUTION_TIME_SCALE", 1.0, 0.001, 100),
-        audit_retention_days=e.integer("AUDIT_RETENTION_DAYS", 2557, 2557, 100_000),
-        alert_cooldown_s=e.number("ALERT_COOLDOWN_S", 300, 0, 86_400),
-        http_header_timeout_s=e.number("HTTP_HEADER_TIMEOUT_S", 10, 0.5, 3600),
-        log_level=e.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info"),
-    )
+    settings = Settings(app_env=app_env, **_server(e, app_env), **_storage(e),
+                        **_evolution(e), **_secrets(e, app_env), **_qr(e), **_webhooks(e),
+                        **_rollout(e, app_env), **_operations(e))
     _check(settings)
     return settings
+
+
+# Each group reads the variables of one part of API.md section 11.
+
+def _server(e: _Env, app_env: str) -> dict[str, Any]:
+    port = e.integer("PORT", 8080, 1, 65535)
+    return {
+        # Development runs with a published JWT secret: reachable from this machine only.
+        "host": e.text("HOST") or ("127.0.0.1" if app_env == "development"
+                                   else "0.0.0.0"),  # noqa: S104
+        "port": port,
+        "public_base_url": (e.url("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
+        "metrics_port": e.integer("METRICS_PORT", None, 1, 65535),
+        "http_header_timeout_s": e.number("HTTP_HEADER_TIMEOUT_S", 10, 0.5, 3600),
+        "legacy_sunset_date": e.parse("LEGACY_SUNSET_DATE", date.fromisoformat,
+                                      date(2027, 6, 30)),
+    }
+
+
+def _storage(e: _Env) -> dict[str, Any]:
+    return {"database_url": e.text("DATABASE_URL"),
+            "database_pool_size": e.integer("DATABASE_POOL_SIZE", 10, 1, 500)}
+
+
+def _evolution(e: _Env) -> dict[str, Any]:
+    base_url = e.url("EVOLUTION_API_BASE_URL")
+    return {
+        "evolution_adapter": e.choice("EVOLUTION_ADAPTER", ("http", "fake"),
+                                      "http" if base_url else "fake"),
+        "evolution_base_url": base_url and base_url.rstrip("/"),
+        "evolution_api_key": e.text("EVOLUTION_API_KEY"),
+        "evolution_pool_size": e.integer("EVOLUTION_POOL_SIZE", 10, 1, 1000),
+        "evolution_cache_ttl_s": e.number("EVOLUTION_CACHE_TTL_S", 30, 0, 45),
+        "evolution_breaker_failures": e.integer("EVOLUTION_BREAKER_FAILURES", 5, 1, 1000),
+        "evolution_breaker_open_s": e.number("EVOLUTION_BREAKER_OPEN_S", 30, 0.1, 3600),
+        "fake_evolution_autoscan_s": e.number("FAKE_EVOLUTION_AUTOSCAN_S", 20, 0,
+                                              86_400) or None,
+        "fake_evolution_time_scale": e.number("FAKE_EVOLUTION_TIME_SCALE", 1.0, 0.001, 100),
+    }
+
+
+def _secrets(e: _Env, app_env: str) -> dict[str, Any]:
+    prod = app_env == "production"
+    return {
+        "auth_jwt_secret": e.text("AUTH_JWT_SECRET") or ("" if prod else DEV_JWT_SECRET),
+        "data_encryption_key": e.key("DATA_ENCRYPTION_KEY") or (
+            "" if prod else DEV_ENCRYPTION_KEY),
+        "data_encryption_old_keys": e.keys("DATA_ENCRYPTION_OLD_KEYS"),
+    }
+
+
+def _qr(e: _Env) -> dict[str, Any]:
+    return {
+        "max_instances_per_org": e.integer("MAX_INSTANCES_PER_ORG", 10, 1, 10_000),
+        "qr_timeout_ms": e.integer("QR_TIMEOUT_MS", 5000, 100, 120_000),
+        "qr_refresh_s": e.number("QR_REFRESH_S", 30, 1, 3600),
+        "qr_stream_max_s": e.number("QR_STREAM_MAX_S", 300, 1, 86_400),
+        "qr_stream_ping_s": e.number("QR_STREAM_PING_S", 15, 0.1, 3600),
+        "qr_streams_per_org": e.integer("QR_STREAMS_PER_ORG", 20, 1, 100_000),
+    }
+
+
+def _webhooks(e: _Env) -> dict[str, Any]:
+    return {
+        "webhook_jwt_leeway_s": e.number("WEBHOOK_JWT_LEEWAY_S", 1800, 0, 86_400),
+        "webhook_secret_grace_s": e.number("WEBHOOK_SECRET_GRACE_S", 86_400, 0, 2_592_000),
+        "webhook_dev_bypass": e.flag("WEBHOOK_DEV_BYPASS"),
+        "webhook_rate_per_org": e.number("WEBHOOK_RATE_PER_ORG", 200, 0.1, 1_000_000),
+        "webhook_process_timeout_ms": e.integer("WEBHOOK_PROCESS_TIMEOUT_MS", 2000, 10,
+                                                600_000),
+        "webhook_max_attempts": e.integer("WEBHOOK_MAX_ATTEMPTS", 8, 1, 100),
+        "webhook_inbox_retention_days": e.integer("WEBHOOK_INBOX_RETENTION_DAYS", 7, 1, 3650),
+    }
+
+
+def _rollout(e: _Env, app_env: str) -> dict[str, Any]:
+    return {
+        "rollout_initial_percentage": e.integer(
+            "ROLLOUT_INITIAL_PERCENTAGE", 100 if app_env == "development" else 10, 0, 100),
+        "rollout_max_error_rate": e.number("ROLLOUT_MAX_ERROR_RATE", 0.01, 0, 1),
+    }
+
+
+def _operations(e: _Env) -> dict[str, Any]:
+    return {
+        "audit_retention_days": e.integer("AUDIT_RETENTION_DAYS", 2557, 2557, 100_000),
+        "alert_cooldown_s": e.number("ALERT_COOLDOWN_S", 300, 0, 86_400),
+        "log_level": e.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info"),
+    }
 
 
 def _check(s: Settings) -> None:

@@ -1,22 +1,19 @@
-"""WebhookInbox.add through the Postgres adapter vs a bare asyncpg INSERT loop.
+"""The inbox's one way in (AsyncpgInboxWriter.admit) vs a bare asyncpg INSERT loop.
 
 One fresh database (migrated, dropped at the end), one process, side by side in the same run
 and at the same concurrency (1 and 8 writers by default), each writer on its own connection
 from a pool of that size:
-  adapter: `async with AsyncpgUnitOfWork(pool, cipher) as uow: await uow.inbox.add(event);
-            await uow.commit()` -- one event per unit of work, as webhook intake does, on a
-            pool from the service's own adapters.postgres.pool.create_pool;
   bare:    `await conn.fetchval(INSERT ...)` in autocommit on a connection the writer holds,
-            the adapter's own INSERT statement into `bare_inbox`, a copy of `webhook_inbox`
-            (same columns, constraints and indexes);
+            one row of the inbox's columns into `bare_inbox`, a copy of
+            `webhook_inbox` (same columns, constraints and indexes);
   bare+pool: the same INSERT through `pool.fetchval` (acquire, insert, release), to show
             what the pool's acquire/release costs on its own;
   writer:  AsyncpgInboxWriter.admit(event), the group-commit path webhook intake uses since
             d9a9737 (concurrent admits share one INSERT ... SELECT unnest statement).
-Phases alternate (bare, adapter, bare+pool, repeated --rounds times) so drift hits all alike.
-Target: the adapter webhook intake writes through (the group-commit writer) >= 80 % of bare
-events/s at every concurrency. The unit-of-work ratio is reported beside it: BEGIN and COMMIT
-add two round trips to the bare loop's one, which is why intake does not admit through it.
+Phases alternate (bare, bare+pool, writer, repeated --rounds times) so drift hits all alike.
+Target: the group-commit writer >= 80 % of bare events/s at every concurrency. (Until the
+inbox had one way in, an "adapter" phase also measured one event per unit of work: BEGIN and
+COMMIT added two round trips to the bare loop's one; docs/performance.md keeps its figures.)
 
     .venv/bin/python benchmarks/inbox_throughput.py [--seconds 5] [--writers 1,8]
 """
@@ -38,13 +35,16 @@ from adapters.crypto.cipher import SecretCipher
 from adapters.postgres.inbox_writer import AsyncpgInboxWriter
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
-from adapters.postgres.unit_of_work import AsyncpgUnitOfWork
-from adapters.postgres.webhook_inbox import INSERT
 from application.ports.inbox import InboxEvent
 from entrypoints.logging import configure_logging
 from entrypoints.settings import DEV_ENCRYPTION_KEY
 
-BARE_INSERT = INSERT.replace("INSERT INTO webhook_inbox", "INSERT INTO bare_inbox")
+BARE_INSERT = """
+INSERT INTO bare_inbox (id, organization_id, instance_name, event, dedupe_key, body,
+    received_at, status, attempts, next_attempt_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (organization_id, dedupe_key) DO NOTHING
+RETURNING id"""
 
 
 def parse_args() -> argparse.Namespace:
@@ -102,14 +102,6 @@ def phases_for(pool: Any, service_pool: Any, cipher: SecretCipher,
             assert await pool.fetchval(BARE_INSERT, *row(event(body))) is not None
         return await timed(write, writers, seconds)
 
-    async def adapter(writers: int, seconds: float) -> float:
-        async def write(w: int) -> None:
-            async with AsyncpgUnitOfWork(service_pool, cipher) as uow:
-                admission = await uow.inbox.add(event(body))
-                await uow.commit()
-            assert not admission.duplicate
-        return await timed(write, writers, seconds)
-
     writer = AsyncpgInboxWriter(service_pool, cipher)
 
     async def group_commit(writers: int, seconds: float) -> float:
@@ -117,7 +109,7 @@ def phases_for(pool: Any, service_pool: Any, cipher: SecretCipher,
             assert not (await writer.admit(event(body))).duplicate
         return await timed(write, writers, seconds)
 
-    phases = {"bare": bare, "adapter": adapter, "bare+pool": bare_pool, "writer": group_commit}
+    phases = {"bare": bare, "bare+pool": bare_pool, "writer": group_commit}
     return phases, writer
 
 
@@ -156,16 +148,14 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]:
     rows, out, met = [], {}, True
     for writers, cell in results.items():
         mean = {k: sum(v) / len(v) for k, v in cell.items()}
-        r = c.ratio(mean["adapter"], mean["bare"])
         group = c.ratio(mean["writer"], mean["bare"])
         met = met and group >= 0.8
-        out[writers] = {"events_per_s": mean, "runs": cell, "adapter_to_bare": r,
-                        "adapter_to_bare_pool": c.ratio(mean["adapter"], mean["bare+pool"]),
-                        "writer_to_bare": group}
-        rows.append([writers, mean["bare"], mean["bare+pool"], mean["adapter"], mean["writer"],
-                     r, c.ratio(mean["adapter"], mean["bare+pool"]), group])
-    print(c.table(["writers", "bare ev/s", "bare+pool ev/s", "adapter ev/s", "writer ev/s",
-                   "adapter/bare", "adapter/bare+pool", "writer/bare"], rows))
+        out[writers] = {"events_per_s": mean, "runs": cell, "writer_to_bare": group,
+                        "writer_to_bare_pool": c.ratio(mean["writer"], mean["bare+pool"])}
+        rows.append([writers, mean["bare"], mean["bare+pool"], mean["writer"], group,
+                     c.ratio(mean["writer"], mean["bare+pool"])])
+    print(c.table(["writers", "bare ev/s", "bare+pool ev/s", "writer ev/s", "writer/bare",
+                   "writer/bare+pool"], rows))
     print(f"\ntarget intake's inbox writer >= 80 % of bare: {c.verdict(met)}")
     return {"writers": out, "targets": {"writer_ge_80pct_of_bare": met}, "args": vars(args)}
 

@@ -12,7 +12,9 @@ import re
 from typing import Any
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+_UNSTORABLE_CHARS = re.compile(r"[\x00\ud800-\udfff]")
+# What a refusal says, wherever text is refused.
+UNSTORABLE = "must not contain NUL or unpaired UTF-16 surrogates"
 REPLACEMENT = "\ufffd"
 
 # Identifiers of API.md section 1, matched in full, ASCII only.
@@ -23,7 +25,7 @@ PHONE_NUMBER = re.compile(r"[0-9]{8,15}", re.ASCII)
 
 def is_storable(text: str) -> bool:
     """True when Postgres can store ``text`` as it is (no NUL, no surrogate of any kind)."""
-    return _UNSTORABLE.search(text) is None
+    return _UNSTORABLE_CHARS.search(text) is None
 
 
 def clean(text: str) -> str:

@@ -13,7 +13,7 @@ import attrs
 from domain.errors import InvalidEnvelope
 from domain.instance import InstanceState, LifecycleSignal, QrCode
 from domain.messages import Message, message_from_upsert
-from domain.text import clean_content, is_storable
+from domain.text import UNSTORABLE, clean_content, is_storable
 
 # The events registered with Evolution on create (API.md 4a), in config spelling.
 REGISTERED_EVENTS = (
@@ -110,9 +110,6 @@ def dedupe_key(envelope: Envelope, raw_body: bytes, webhook_id: str | None) -> s
                 f"{_identity('data.keyId', data['keyId'])}:"
                 f"{_identity('data.status', data['status'])}")
     return "sha256:" + hashlib.sha256(raw_body).hexdigest()
-
-
-UNSTORABLE = "must not contain NUL or unpaired UTF-16 surrogates"
 
 
 def _identity(field: str, value: Any) -> str:

@@ -1,19 +1,14 @@
 from __future__ import annotations
 
-from adapters.memory.store import InMemoryStore
-from adapters.memory.unit_of_work import InMemoryUnitOfWork
-from application.errors import ValidationFailed
-from application.ports.inbox import Admission, InboxEvent, InboxWriter
+from adapters.memory.store import InboxRow, InMemoryStore
+from application.errors import Conflict, ValidationFailed
+from application.ports.inbox import Admission, InboxEvent, InboxWriter, unstorable_fields
 from application.ports.notifier import INBOX_TOPIC, Notifier
-from domain.text import is_storable
-
-UNSTORABLE = "holds text the store cannot keep (NUL or a lone UTF-16 surrogate)"
-TEXT_FIELDS = (("organization_id", "organization_id"), ("instance", "instance_name"),
-               ("event", "event"), ("dedupe_key", "dedupe_key"))
 
 
 class InMemoryInboxWriter(InboxWriter):
-    """One unit of work per admission: in one process there is nothing to group.
+    """Writes the store directly: in one process an admission is committed once written,
+    and there is nothing to group.
 
     Refuses what Postgres would refuse, so that the embedded default never acknowledges an
     event a deployment on Postgres would answer 422."""
@@ -23,13 +18,17 @@ class InMemoryInboxWriter(InboxWriter):
         self._notifier = notifier
 
     async def admit(self, event: InboxEvent) -> Admission:
-        refused = {field: [UNSTORABLE] for field, column in TEXT_FIELDS
-                   if not is_storable(getattr(event, column))}
+        refused = unstorable_fields(event)
         if refused:
             raise ValidationFailed(refused, "the event cannot be stored")
-        async with InMemoryUnitOfWork(self._store, self._notifier) as uow:
-            admission = await uow.inbox.add(event)
-            if not admission.duplicate:
-                uow.notify(INBOX_TOPIC, {})
-            await uow.commit()
-        return admission
+        store = self._store
+        first = store.inbox_keys.get((event.organization_id, event.dedupe_key))
+        if first is not None:
+            return Admission(first, duplicate=True)
+        if event.id in store.inbox:
+            raise Conflict(f"inbox event {event.id} exists")  # as the Postgres primary key
+        store.inbox[event.id] = InboxRow(event, event.received_at)
+        store.inbox_keys[(event.organization_id, event.dedupe_key)] = event.id
+        store.inbox_open[event.id] = None
+        await self._notifier.publish(INBOX_TOPIC, {})
+        return Admission(event.id, duplicate=False)

@@ -7,8 +7,7 @@ from uuid import UUID
 import attrs
 
 from adapters.memory.store import InboxRow, InMemoryStore, Journal
-from application.errors import Conflict
-from application.ports.inbox import Admission, InboxEvent, InboxStatus, WebhookInbox
+from application.ports.inbox import InboxEvent, InboxStatus, WebhookInbox
 from domain.webhook import processing_order
 
 
@@ -18,17 +17,6 @@ class InMemoryWebhookInbox(WebhookInbox):
         self._keys = store.inbox_keys
         self._open = store.inbox_open
         self._journal = journal
-
-    async def add(self, event: InboxEvent) -> Admission:
-        first = self._keys.get((event.organization_id, event.dedupe_key))
-        if first is not None:
-            return Admission(first, duplicate=True)
-        if event.id in self._rows:
-            raise Conflict(f"inbox event {event.id} exists")  # as the Postgres primary key
-        self._journal.put(self._rows, event.id, InboxRow(event, event.received_at))
-        self._journal.put(self._keys, (event.organization_id, event.dedupe_key), event.id)
-        self._journal.put(self._open, event.id, None)
-        return Admission(event.id, duplicate=False)
 
     async def claim(self, limit: int, now: datetime, lease: timedelta) -> list[InboxEvent]:
         due = sorted((r for r in map(self._rows.__getitem__, self._open) if _is_due(r, now)),

@@ -10,23 +10,23 @@ from adapters.fanout import encode_signal
 from adapters.postgres.db import translated
 from adapters.postgres.unit_of_work import SIGNAL_CHANNEL
 from application.errors import StorageUnavailable, ValidationFailed
-from application.ports.inbox import Admission, InboxEvent, InboxWriter
+from application.ports.inbox import Admission, InboxEvent, InboxWriter, unstorable_fields
 from application.ports.notifier import INBOX_TOPIC
-from domain.text import is_storable
 
 # One statement, one round trip, atomic on its own: the rows, and (only if a row was new) the
 # workers' wake-up. Postgres folds identical notifications of one transaction into one.
+# The columns are ``_to_row``'s, in its order: one array each.
 ADMIT = """
 WITH new AS (
     INSERT INTO webhook_inbox (id, organization_id, instance_name, event, dedupe_key, body,
         received_at, status, attempts, next_attempt_at)
-    SELECT i, o, n, e, k, b, r, 'pending', 0, r
-    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[],
-                $7::timestamptz[]) AS batch(i, o, n, e, k, b, r)
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+                         $6::bytea[], $7::timestamptz[], $8::text[], $9::int[],
+                         $10::timestamptz[])
     ON CONFLICT (organization_id, dedupe_key) DO NOTHING
     RETURNING id
 )
-SELECT id, pg_notify($8, $9) FROM new"""
+SELECT id, pg_notify($11, $12) FROM new"""
 FIRST_IDS = """
 SELECT w.organization_id, w.dedupe_key, w.id
 FROM webhook_inbox AS w
@@ -35,17 +35,7 @@ JOIN unnest($1::text[], $2::text[]) AS wanted(o, k)
 MAX_BATCH = 500
 
 
-UNSTORABLE = "holds text the store cannot keep (NUL or a lone UTF-16 surrogate)"
-# The text columns of a row, by the name a refusal gives them (the envelope's where it has one).
-TEXT_FIELDS = (("organization_id", "organization_id"), ("instance", "instance_name"),
-               ("event", "event"), ("dedupe_key", "dedupe_key"))
-
 Waiter = tuple[InboxEvent, asyncio.Future[Admission]]
-
-
-def unstorable_fields(event: InboxEvent) -> dict[str, list[str]]:
-    return {field: [UNSTORABLE] for field, column in TEXT_FIELDS
-            if not is_storable(getattr(event, column))}
 
 
 class _RowsRefused(Exception):
@@ -163,15 +153,19 @@ class AsyncpgInboxWriter(InboxWriter):
                                 [e.dedupe_key for e in repeats])
         return {(row["organization_id"], row["dedupe_key"]): row["id"] for row in rows}
 
-    def _columns(self, events: list[InboxEvent]) -> tuple[list[Any], ...]:
-        return ([e.id for e in events], [e.organization_id for e in events],
-                [e.instance_name for e in events], [e.event for e in events],
-                [e.dedupe_key for e in events],
-                [self._cipher.encrypt_bytes(e.body) for e in events],
-                [e.received_at for e in events])
+    def _columns(self, events: list[InboxEvent]) -> list[list[Any]]:
+        return [list(column) for column in zip(*(_to_row(e, self._cipher) for e in events),
+                                                strict=True)]
 
 
 def _fail(waiters: list[Waiter], exc: Exception) -> None:
     for _, admitted in waiters:
         if not admitted.done():
             admitted.set_exception(exc)
+
+
+def _to_row(event: InboxEvent, cipher: SecretCipher) -> tuple[Any, ...]:
+    # A new event is due at once: next_attempt_at starts at received_at.
+    return (event.id, event.organization_id, event.instance_name, event.event,
+            event.dedupe_key, cipher.encrypt_bytes(event.body), event.received_at,
+            str(event.status), event.attempts, event.received_at)

@@ -7,16 +7,9 @@ from uuid import UUID
 
 from adapters.crypto.cipher import SecretCipher
 from adapters.postgres.db import Db
-from application.ports.inbox import Admission, InboxEvent, InboxStatus, WebhookInbox
+from application.ports.inbox import InboxEvent, InboxStatus, WebhookInbox
 from domain.webhook import LIFECYCLE_EVENTS, processing_order
 
-INSERT = """
-INSERT INTO webhook_inbox (id, organization_id, instance_name, event, dedupe_key, body,
-    received_at, status, attempts, next_attempt_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-ON CONFLICT (organization_id, dedupe_key) DO NOTHING
-RETURNING id"""
-FIRST_ID = "SELECT id FROM webhook_inbox WHERE organization_id = $1 AND dedupe_key = $2"
 # SKIP LOCKED: concurrent workers each take different rows instead of queueing on the same.
 CLAIM = """
 WITH due AS (
@@ -53,14 +46,6 @@ class AsyncpgWebhookInbox(WebhookInbox):
         self._db = db
         self._cipher = cipher
 
-    async def add(self, event: InboxEvent) -> Admission:
-        new_id = await self._db.fetchval(INSERT, *_to_row(event, self._cipher))
-        if new_id is not None:
-            return Admission(new_id, duplicate=False)
-        # The conflicting insert has committed (ON CONFLICT waited for it), so this sees it.
-        first = await self._db.read_value(FIRST_ID, event.organization_id, event.dedupe_key)
-        return Admission(first, duplicate=True)
-
     async def claim(self, limit: int, now: datetime, lease: timedelta) -> list[InboxEvent]:
         rows = await self._db.fetch(CLAIM, now, limit, now + lease, sorted(LIFECYCLE_EVENTS))
         events = [_to_entity(row, self._cipher) for row in rows]
@@ -84,13 +69,6 @@ class AsyncpgWebhookInbox(WebhookInbox):
     async def purge(self, received_before: datetime, limit: int) -> int:
         status = await self._db.execute(PURGE, received_before, limit)
         return int(status.rsplit(" ", 1)[-1])  # "DELETE n"
-
-
-def _to_row(event: InboxEvent, cipher: SecretCipher) -> tuple[Any, ...]:
-    # A new event is due at once: next_attempt_at starts at received_at.
-    return (event.id, event.organization_id, event.instance_name, event.event,
-            event.dedupe_key, cipher.encrypt_bytes(event.body), event.received_at,
-            str(event.status), event.attempts, event.received_at)
 
 
 def _to_entity(row: Mapping[str, Any], cipher: SecretCipher) -> InboxEvent:

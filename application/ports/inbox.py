@@ -7,6 +7,8 @@ from uuid import UUID
 
 import attrs
 
+from domain.text import UNSTORABLE, is_storable
+
 
 class InboxStatus(enum.StrEnum):
     PENDING = "pending"
@@ -36,13 +38,16 @@ class Admission:
     duplicate: bool
 
 
-class WebhookInbox(ABC):
-    @abstractmethod
-    async def add(self, event: InboxEvent) -> Admission:
-        """Store the event unless (organization, dedupe key) is already stored.
+def unstorable_fields(event: InboxEvent) -> dict[str, list[str]]:
+    """The event's text columns that no store can keep (NUL, lone surrogates), by field name:
+    every writer refuses such an event before it can spoil anyone else's write."""
+    return {field: [UNSTORABLE] for field, value in (
+        ("organization_id", event.organization_id), ("instance", event.instance_name),
+        ("event", event.event), ("dedupe_key", event.dedupe_key)) if not is_storable(value)}
 
-        Idempotent: a duplicate stores nothing and returns the first event's id.
-        """
+
+class WebhookInbox(ABC):
+    """The worker's view of the inbox. Events come in only through ``InboxWriter.admit``."""
 
     @abstractmethod
     async def claim(self, limit: int, now: datetime, lease: timedelta) -> list[InboxEvent]:

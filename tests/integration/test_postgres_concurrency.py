@@ -11,6 +11,7 @@ import pytest
 from adapters.crypto.cipher import SecretCipher, generate_key
 from adapters.evolution.fake_gateway import FakeEvolutionGateway
 from adapters.postgres import AsyncpgUnitOfWork, create_pool
+from adapters.postgres.inbox_writer import AsyncpgInboxWriter
 from adapters.postgres.pool import close_pool
 from adapters.system.clock import RandomIdGenerator, SystemClock
 from application.errors import InstanceLimitReached
@@ -33,22 +34,26 @@ async def pool(postgres_dsn):
 
 
 @pytest.fixture
-def new_uow(pool):
-    cipher = SecretCipher(generate_key())
+def cipher():
+    return SecretCipher(generate_key())
+
+
+@pytest.fixture
+def new_uow(pool, cipher):
     return lambda: AsyncpgUnitOfWork(pool, cipher, acquire_timeout=30)
 
 
-async def test_200_concurrent_deliveries_of_one_event_store_one_row(new_uow, pool):
+async def test_200_concurrent_deliveries_of_one_event_store_one_row(pool):
     org = org_id()
     deliveries = [an_event(org, dedupe_key="id:same-delivery") for _ in range(200)]
-
-    async def deliver(event):
-        async with new_uow() as uow:
-            admission = await uow.inbox.add(event)
-            await uow.commit()
-        return admission
-
-    admissions = await asyncio.gather(*(deliver(e) for e in deliveries))
+    # Two writers, as two replicas would have: their batches race on the same key.
+    writers = [AsyncpgInboxWriter(pool, SecretCipher(generate_key())) for _ in range(2)]
+    try:
+        admissions = await asyncio.gather(*(writers[n % 2].admit(e)
+                                             for n, e in enumerate(deliveries)))
+    finally:
+        for writer in writers:
+            await writer.close()
     first = [a for a in admissions if not a.duplicate]
     assert len(first) == 1
     assert {a.event_id for a in admissions} == {first[0].event_id}
@@ -73,11 +78,10 @@ async def test_50_concurrent_appenders_of_one_organization_keep_one_chain(new_uo
     assert head["count"] == 50
 
 
-async def test_concurrent_workers_never_claim_the_same_event(new_uow):
-    async with new_uow() as uow:
-        for _ in range(40):
-            await uow.inbox.add(an_event(at=T0))
-        await uow.commit()
+async def test_concurrent_workers_never_claim_the_same_event(new_uow, pool, cipher):
+    writer = AsyncpgInboxWriter(pool, cipher)
+    await asyncio.gather(*(writer.admit(an_event(at=T0)) for _ in range(40)))
+    await writer.close()
 
     async def worker():
         async with new_uow() as uow:

@@ -11,9 +11,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from application.errors import MalformedJson, ValidationFailed
 from application.json_input import parse_json
 from application.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from domain.text import NAME, ORGANIZATION_ID, is_storable
-
-UNSTORABLE = "must not contain NUL or unpaired UTF-16 surrogates"
+from domain.text import NAME, ORGANIZATION_ID, UNSTORABLE, is_storable
 
 
 class Text(fields.String):

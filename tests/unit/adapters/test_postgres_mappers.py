@@ -12,6 +12,7 @@ from adapters.postgres import (
     audit_log,
     flag_repository,
     idempotency_repository,
+    inbox_writer,
     instance_repository,
     message_repository,
     organization_repository,
@@ -88,7 +89,7 @@ def test_audit_event_round_trips_to_the_same_hashable_content():
 
 def test_inbox_event_round_trips_byte_for_byte_with_the_body_encrypted():
     event = an_event()
-    row = _row(webhook_inbox.INSERT, "webhook_inbox", webhook_inbox._to_row(event, CIPHER))
+    row = _row(inbox_writer.ADMIT, "webhook_inbox", inbox_writer._to_row(event, CIPHER))
     assert row["next_attempt_at"] == event.received_at
     assert event.body not in row["body"]
     assert row["body"].startswith(b"wac1")

@@ -37,9 +37,7 @@ async def put_in_inbox(app, body: bytes, instance_name: str, event: str) -> Inbo
     """An event as some earlier intake stored it, bypassing today's checks."""
     stored = InboxEvent(app.ids.uuid(), ORG, instance_name, event, f"test:{body!r}", body,
                         app.clock.now())
-    async with app.uow() as uow:
-        await uow.inbox.add(stored)
-        await uow.commit()
+    await app.container.inbox_writer().admit(stored)
     return stored
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 import structlog
 
@@ -24,9 +25,16 @@ async def process_webhooks(container: Container) -> None:
     try:
         await _drain(container)
     finally:
-        retention.cancel()
+        await stopped(retention)
+
+
+async def stopped(*tasks: asyncio.Task[Any]) -> None:
+    """Cancel the tasks and wait until each has finished."""
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
         with suppress(asyncio.CancelledError):
-            await retention
+            await task
 
 
 async def _purge_processed(container: Container) -> None:
@@ -82,6 +90,4 @@ async def _on_signal(notifier: Notifier, topic: str,
         try:
             yield
         finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+            await stopped(task)

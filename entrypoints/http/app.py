@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import suppress
 
 import structlog
 from aiohttp import web
@@ -17,7 +16,7 @@ from entrypoints.http.routes import admin, instances, legacy, operations, webhoo
 from entrypoints.http.routes.operations import METRICS_OPEN_KEY
 from entrypoints.http.server import EdgeRunner
 from entrypoints.http.sse import STREAMS, end_streams
-from entrypoints.worker import process_webhooks, watch_flags
+from entrypoints.worker import process_webhooks, stopped, watch_flags
 
 log = structlog.get_logger(__name__)
 MAX_BODY = 1024 * 1024  # API.md: bodies over 1 MiB are 413
@@ -55,11 +54,7 @@ async def _background(app: web.Application, container: Container,
         tasks.append(asyncio.create_task(process_webhooks(container), name="webhook-worker"))
     app[BACKGROUND] = tasks
     yield
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with suppress(asyncio.CancelledError):
-            await task
+    await stopped(*tasks)
     if metrics is not None:
         await metrics.cleanup()
 

@@ -77,10 +77,14 @@ def service_env(port: int, **overrides: str) -> dict[str, str]:
             "LOG_LEVEL": "warning", **overrides}
 
 
-async def start_service(env: dict[str, str]) -> AsyncIterator[Service]:
+async def start_service(env: dict[str, str],
+                        run_worker: bool | None = None) -> AsyncIterator[Service]:
+    """The app on ``env``'s port; ``run_worker`` as ``create_app`` takes it (on Postgres the
+    webhook worker runs in process only when asked)."""
     settings = load_settings(env)
     container = build_container(settings)
-    server = TestServer(create_app(container), host="127.0.0.1", port=settings.port)
+    server = TestServer(create_app(container, run_worker), host="127.0.0.1",
+                        port=settings.port)
     client = TestClient(server)
     await client.start_server()
     try:

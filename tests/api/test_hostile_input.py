@@ -15,12 +15,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from entrypoints.container import build_container
-from entrypoints.http.app import create_app
-from entrypoints.settings import load_settings
-from tests.api.conftest import Service, free_port, service_env, sign
+from tests.api.conftest import Service, free_port, service_env, sign, start_service
 from tests.api.test_webhooks_api import envelope
 from tests.postgres_fixture import postgres_dsn, postgres_provider
 
@@ -43,16 +39,8 @@ def store(request: pytest.FixtureRequest) -> dict[str, str]:
 @pytest.fixture
 async def svc(store: dict[str, str]) -> AsyncIterator[Service]:
     """The service with its worker in process, on either store."""
-    port = free_port()
-    settings = load_settings(service_env(port, **store))
-    container = build_container(settings)
-    client = TestClient(TestServer(create_app(container, run_worker=True), host="127.0.0.1",
-                                   port=port))
-    await client.start_server()
-    try:
-        yield Service(client, container, settings.public_base_url)
-    finally:
-        await client.close()
+    async for running in start_service(service_env(free_port(), **store), run_worker=True):
+        yield running
 
 
 async def problem_of(response: Any) -> dict[str, Any]:

@@ -20,13 +20,9 @@ import asyncpg
 import attrs
 import pytest
 from aiohttp import ClientSession, TCPConnector
-from aiohttp.test_utils import TestClient, TestServer
 from yarl import URL
 
-from entrypoints.container import build_container
-from entrypoints.http.app import create_app
-from entrypoints.settings import load_settings
-from tests.api.conftest import Service, free_port, service_env, sign
+from tests.api.conftest import Service, free_port, service_env, sign, start_service
 from tests.postgres_fixture import postgres_dsn, postgres_provider
 
 __all__ = ["postgres_dsn", "postgres_provider"]  # fixtures, used by ``pg_service``
@@ -73,17 +69,9 @@ class Tenants:
 @pytest.fixture
 async def pg_service(postgres_dsn: str) -> AsyncIterator[Service]:
     """The service on Postgres with its worker in process, rate limit out of the way."""
-    port = free_port()
-    settings = load_settings(service_env(port, DATABASE_URL=postgres_dsn,
-                                         WEBHOOK_RATE_PER_ORG="1000000"))
-    container = build_container(settings)
-    client = TestClient(TestServer(create_app(container, run_worker=True), host="127.0.0.1",
-                                   port=port))
-    await client.start_server()
-    try:
-        yield Service(client, container, settings.public_base_url)
-    finally:
-        await client.close()
+    env = service_env(free_port(), DATABASE_URL=postgres_dsn, WEBHOOK_RATE_PER_ORG="1000000")
+    async for running in start_service(env, run_worker=True):
+        yield running
 
 
 async def tenants_of(service: Service, orgs: tuple[str, ...] = ORGS) -> Tenants:

@@ -163,6 +163,23 @@ def _jwt_verifies(token: str, secret: str) -> bool:
     return True
 
 
+async def populate(loop: asyncio.AbstractEventLoop, service: Service) -> World:
+    """Two instances in each organization, and Evolution's own deliveries off: every event
+    in the inbox then comes from a request a test sent."""
+    service.fake.sim.webhooks.deliver = None
+    secrets, instances = {}, {}
+    for org in ORGS:
+        for _ in range(2):
+            created = (await service.quick_create(org))["instance"]
+            async with service.container.uow() as uow:
+                stored = await uow.instances.get_by_name(created["evolution_name"])
+            assert stored is not None
+            assert stored.evolution_token
+            instances[stored.evolution_name] = (org, stored.evolution_token)
+        secrets[org] = await service.org_secret(org)
+    return World(loop, service, ClientSession(), secrets, instances)
+
+
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
     loop = asyncio.new_event_loop()
@@ -175,19 +192,7 @@ def world() -> Iterator[World]:
     services = start_service(service_env(free_port(), WEBHOOK_RATE_PER_ORG="1000000"))
 
     async def start() -> World:
-        service = await anext(services)
-        service.fake.sim.webhooks.deliver = None  # Evolution's own deliveries: off
-        secrets, instances = {}, {}
-        for org in ORGS:
-            for _ in range(2):
-                created = (await service.quick_create(org))["instance"]
-                async with service.container.uow() as uow:
-                    stored = await uow.instances.get_by_name(created["evolution_name"])
-                assert stored is not None
-                assert stored.evolution_token
-                instances[stored.evolution_name] = (org, stored.evolution_token)
-            secrets[org] = await service.org_secret(org)
-        return World(loop, service, ClientSession(), secrets, instances)
+        return await populate(loop, await anext(services))
 
     async def stop(running: World) -> None:
         await running.session.close()

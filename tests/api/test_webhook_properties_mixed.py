@@ -28,7 +28,6 @@ from hypothesis import strategies as st
 from tests.api.conftest import free_port, service_env, start_service
 from tests.api.test_webhook_properties import (
     BY_INSTANCE,
-    ORGS,
     SAMPLES,
     SUFFIXES,
     WITH_ORG,
@@ -37,6 +36,7 @@ from tests.api.test_webhook_properties import (
     World,
     _hmac,
     check_answer,
+    populate,
 )
 from tests.postgres_fixture import PostgresProvider, postgres_provider
 
@@ -112,19 +112,7 @@ def pg_world(postgres_provider: PostgresProvider) -> Iterator[PgWorld]:
                                          WEBHOOK_RATE_PER_ORG="1000000"))
 
     async def start() -> World:
-        service = await anext(services)
-        service.fake.sim.webhooks.deliver = None  # Evolution's own deliveries: off
-        secrets, instances = {}, {}
-        for org in ORGS:
-            for _ in range(2):
-                created = (await service.quick_create(org))["instance"]
-                async with service.container.uow() as uow:
-                    stored = await uow.instances.get_by_name(created["evolution_name"])
-                assert stored is not None
-                assert stored.evolution_token
-                instances[stored.evolution_name] = (org, stored.evolution_token)
-            secrets[org] = await service.org_secret(org)
-        return World(loop, service, ClientSession(), secrets, instances)
+        return await populate(loop, await anext(services))
 
     async def stop(running: World) -> None:
         await running.session.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -36,7 +36,7 @@ from domain.instance import Instance
 from entrypoints.container import build_container
 from entrypoints.http.problems import lookup
 from entrypoints.settings import load_settings
-from entrypoints.worker import process_webhooks
+from entrypoints.worker import process_webhooks, stopped
 from tests.fakes.clock import ManualClock
 from tests.fakes.ids import SequentialIds
 from tests.fakes.telemetry import RecordingAlerter, RecordingTelemetry
@@ -167,9 +167,7 @@ class Harness:
         try:
             yield
         finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+            await stopped(task)
 
     # Reading state --------------------------------------------------------------------------
 

@@ -16,7 +16,8 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -180,16 +181,31 @@ async def populate(loop: asyncio.AbstractEventLoop, service: Service) -> World:
     return World(loop, service, ClientSession(), secrets, instances)
 
 
-@pytest.fixture(scope="module")
-def world() -> Iterator[World]:
+Runner = Callable[[Coroutine[Any, Any, Any]], Any]
+
+
+@contextmanager
+def loop_thread(name: str) -> Iterator[tuple[asyncio.AbstractEventLoop, Runner]]:
+    """An event loop on a thread of its own, and a way to run a coroutine on it from here."""
     loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="webhook-properties", daemon=True)
+    thread = threading.Thread(target=loop.run_forever, name=name, daemon=True)
     thread.start()
 
     def run(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, loop).result(60)
 
-    services = start_service(service_env(free_port(), WEBHOOK_RATE_PER_ORG="1000000"))
+    try:
+        yield loop, run
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+@contextmanager
+def served_world(loop: asyncio.AbstractEventLoop, run: Runner, **env: str) -> Iterator[World]:
+    """The service on that loop, its rate limit out of the way, populated."""
+    services = start_service(service_env(free_port(), WEBHOOK_RATE_PER_ORG="1000000", **env))
 
     async def start() -> World:
         return await populate(loop, await anext(services))
@@ -198,15 +214,18 @@ def world() -> Iterator[World]:
         await running.session.close()
         await services.aclose()
 
+    running = run(start())
     try:
-        running = run(start())
+        yield running
+    finally:
+        run(stop(running))
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    with loop_thread("webhook-properties") as (loop, run), served_world(loop, run) as running:
         assert not running.inbox(), "the store must start with an empty inbox"
         yield running
-        run(stop(running))
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
 
 
 # Strategies ----------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import uuid
 from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
@@ -25,7 +24,6 @@ from aiohttp import ClientSession, TCPConnector
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from tests.api.conftest import free_port, service_env, start_service
 from tests.api.test_webhook_properties import (
     BY_INSTANCE,
     SAMPLES,
@@ -36,7 +34,8 @@ from tests.api.test_webhook_properties import (
     World,
     _hmac,
     check_answer,
-    populate,
+    loop_thread,
+    served_world,
 )
 from tests.postgres_fixture import PostgresProvider, postgres_provider
 
@@ -100,33 +99,13 @@ class PgWorld:
 
 @pytest.fixture(scope="module")
 def pg_world(postgres_provider: PostgresProvider) -> Iterator[PgWorld]:
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="webhook-mixed", daemon=True)
-    thread.start()
-
-    def run(coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(60)
-
-    dsn = run(postgres_provider.create_database())
-    services = start_service(service_env(free_port(), DATABASE_URL=dsn,
-                                         WEBHOOK_RATE_PER_ORG="1000000"))
-
-    async def start() -> World:
-        return await populate(loop, await anext(services))
-
-    async def stop(running: World) -> None:
-        await running.session.close()
-        await services.aclose()
-
-    try:
-        world = run(start())
-        yield PgWorld(world, dsn)
-        run(stop(world))
-        run(postgres_provider.drop_database(dsn))
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+    with loop_thread("webhook-mixed") as (loop, run):
+        dsn = run(postgres_provider.create_database())
+        try:
+            with served_world(loop, run, DATABASE_URL=dsn) as world:
+                yield PgWorld(world, dsn)
+        finally:
+            run(postgres_provider.drop_database(dsn))
 
 
 # Strategies ----------------------------------------------------------------------------------

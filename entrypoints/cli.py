@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from application.errors import ApplicationError
     from entrypoints.container import build_container
     from entrypoints.http.app import create_app
     from entrypoints.http.server import CannotListen, serve
@@ -63,6 +64,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         asyncio.run(serve(app, host, port, settings.http_header_timeout_s, _listening))
     except CannotListen as exc:
         print(f"wachannel: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except ApplicationError as exc:  # a store or an Evolution it cannot start with
+        print(f"wachannel: cannot start: {type(exc).__name__}: {exc.detail}", file=sys.stderr,
+              flush=True)
         return 1
     except (KeyboardInterrupt, asyncio.CancelledError):  # stopped while still starting up
         return 0

@@ -311,3 +311,21 @@ def test_a_port_in_use_is_one_line_naming_the_address_and_a_non_zero_exit() -> N
     assert "in use" in line, line
     assert done.stderr.rstrip().endswith(line)
 
+
+
+def test_a_database_that_does_not_answer_is_one_line_and_a_non_zero_exit() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        dead = closed.getsockname()[1]  # nothing listens once the socket closes
+    port = free_port()
+    done = subprocess.run(  # noqa: S603 (our own console script)
+        [str(WACHANNEL), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=base_env(PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+                     DATABASE_URL=f"postgresql://postgres@127.0.0.1:{dead}/nowhere"),
+        capture_output=True, text=True, timeout=60, check=False, cwd=str(REPO))
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "Traceback" not in output, output
+    last = done.stderr.rstrip().splitlines()[-1]
+    assert last.startswith("wachannel: cannot start:"), last
+    assert "StorageUnavailable" in last, last

@@ -6,8 +6,16 @@ from uuid import UUID
 
 import attrs
 
+from adapters import keyset
 from adapters.memory.store import InboxRow, InMemoryStore, Journal
-from application.ports.inbox import InboxEvent, InboxStatus, WebhookInbox
+from application.ports.inbox import (
+    DeadLetter,
+    DeadLetterQuery,
+    InboxEvent,
+    InboxStatus,
+    WebhookInbox,
+)
+from application.ports.repositories import Page
 from domain.webhook import processing_order
 
 
@@ -55,6 +63,33 @@ class InMemoryWebhookInbox(WebhookInbox):
             self._journal.discard(self._keys, (event.organization_id, event.dedupe_key))
         return len(gone)
 
+    async def oldest_pending_at(self) -> datetime | None:
+        # The open index is in admission order, and received_at is the admission time.
+        times = (self._rows[i].event.received_at for i in self._open)
+        return min(times, default=None)
+
+    async def dead(self, query: DeadLetterQuery) -> Page[DeadLetter]:
+        after = keyset.decode_uuid(query.cursor) if query.cursor else None
+        rows = sorted((r for r in self._rows.values()
+                       if r.event.status is InboxStatus.DEAD
+                       and query.organization_id in (None, r.event.organization_id)),
+                      key=lambda r: (r.event.received_at, r.event.id), reverse=True)
+        if after is not None:
+            rows = [r for r in rows if (r.event.received_at, r.event.id) < after]
+        letters = [_dead_letter(r) for r in rows[:query.limit + 1]]
+        return keyset.page_of(letters, query.limit, lambda d: keyset.encode(d.received_at, d.id))
+
+    async def revive(self, event_id: UUID, at: datetime) -> DeadLetter | None:
+        row = self._rows.get(event_id)
+        if row is None or row.event.status is not InboxStatus.DEAD:
+            return None
+        letter = _dead_letter(row)
+        event = attrs.evolve(row.event, status=InboxStatus.PENDING, attempts=0)
+        self._journal.put(self._rows, event_id,
+                          attrs.evolve(row, event=event, next_attempt_at=at, locked_until=None))
+        self._journal.put(self._open, event_id, None)
+        return letter
+
     def _update(self, event_id: UUID, status: InboxStatus, **changes: Any) -> None:
         row = self._rows.get(event_id)
         if row is None:
@@ -66,6 +101,13 @@ class InMemoryWebhookInbox(WebhookInbox):
             self._journal.discard(self._open, event_id)
         elif event_id not in self._open:
             self._journal.put(self._open, event_id, None)
+
+
+def _dead_letter(row: InboxRow) -> DeadLetter:
+    e = row.event
+    return DeadLetter(id=e.id, organization_id=e.organization_id, instance_name=e.instance_name,
+                      event=e.event, received_at=e.received_at, attempts=e.attempts,
+                      last_error=row.last_error)
 
 
 def _is_due(row: InboxRow, now: datetime) -> bool:

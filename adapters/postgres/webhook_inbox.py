@@ -5,9 +5,17 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from adapters import keyset
 from adapters.crypto.cipher import SecretCipher
 from adapters.postgres.db import Db
-from application.ports.inbox import InboxEvent, InboxStatus, WebhookInbox
+from application.ports.inbox import (
+    DeadLetter,
+    DeadLetterQuery,
+    InboxEvent,
+    InboxStatus,
+    WebhookInbox,
+)
+from application.ports.repositories import Page
 from domain.webhook import LIFECYCLE_EVENTS, processing_order
 
 # SKIP LOCKED: concurrent workers each take different rows instead of queueing on the same.
@@ -37,6 +45,26 @@ COUNTS = "SELECT status, count(*) AS n FROM webhook_inbox GROUP BY status"
 PURGE = """
 DELETE FROM webhook_inbox WHERE id IN (
     SELECT id FROM webhook_inbox WHERE status = 'done' AND received_at < $1 LIMIT $2)"""
+
+OLDEST_PENDING = """
+SELECT min(received_at) FROM webhook_inbox WHERE status IN ('pending', 'processing')"""
+DEAD = """
+SELECT id, organization_id, instance_name, event, received_at, attempts, last_error
+FROM webhook_inbox
+WHERE status = 'dead' AND ($1::text IS NULL OR organization_id = $1)
+  AND ($2::timestamptz IS NULL OR (received_at, id) < ($2, $3::uuid))
+ORDER BY received_at DESC, id DESC
+LIMIT $4"""
+REVIVE = """
+WITH before AS (
+    SELECT id, organization_id, instance_name, event, received_at, attempts, last_error
+    FROM webhook_inbox WHERE id = $1 AND status = 'dead' FOR UPDATE
+)
+UPDATE webhook_inbox AS w
+SET status = 'pending', attempts = 0, next_attempt_at = $2, locked_until = NULL
+FROM before WHERE w.id = before.id
+RETURNING before.id, before.organization_id, before.instance_name, before.event,
+    before.received_at, before.attempts, before.last_error"""
 
 
 class AsyncpgWebhookInbox(WebhookInbox):
@@ -69,6 +97,27 @@ class AsyncpgWebhookInbox(WebhookInbox):
     async def purge(self, received_before: datetime, limit: int) -> int:
         status = await self._db.execute(PURGE, received_before, limit)
         return int(status.rsplit(" ", 1)[-1])  # "DELETE n"
+
+    async def oldest_pending_at(self) -> datetime | None:
+        oldest: datetime | None = await self._db.read_value(OLDEST_PENDING)
+        return oldest
+
+    async def dead(self, query: DeadLetterQuery) -> Page[DeadLetter]:
+        at, key = keyset.decode_uuid(query.cursor) if query.cursor else (None, None)
+        rows = await self._db.read_rows(DEAD, query.organization_id, at, key, query.limit + 1)
+        return keyset.page_of([_to_dead_letter(r) for r in rows], query.limit,
+                              lambda d: keyset.encode(d.received_at, d.id))
+
+    async def revive(self, event_id: UUID, at: datetime) -> DeadLetter | None:
+        row = await self._db.fetchrow(REVIVE, event_id, at)
+        return None if row is None else _to_dead_letter(row)
+
+
+def _to_dead_letter(row: Mapping[str, Any]) -> DeadLetter:
+    return DeadLetter(id=row["id"], organization_id=row["organization_id"],
+                      instance_name=row["instance_name"], event=row["event"],
+                      received_at=row["received_at"], attempts=row["attempts"],
+                      last_error=row["last_error"])
 
 
 def _to_entity(row: Mapping[str, Any], cipher: SecretCipher) -> InboxEvent:

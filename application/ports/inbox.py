@@ -7,6 +7,7 @@ from uuid import UUID
 
 import attrs
 
+from application.ports.repositories import Page
 from domain.text import UNSTORABLE, is_storable
 
 
@@ -30,6 +31,26 @@ class InboxEvent:
     received_at: datetime
     attempts: int = 0
     status: InboxStatus = InboxStatus.PENDING
+
+
+@attrs.frozen
+class DeadLetter:
+    """A dead-lettered event as operators see it: never its body (patients' messages)."""
+
+    id: UUID
+    organization_id: str
+    instance_name: str
+    event: str
+    received_at: datetime
+    attempts: int
+    last_error: str | None
+
+
+@attrs.frozen
+class DeadLetterQuery:
+    organization_id: str | None = None
+    limit: int = 50
+    cursor: str | None = None
 
 
 @attrs.frozen
@@ -79,6 +100,22 @@ class WebhookInbox(ABC):
         """Delete up to ``limit`` processed (``done``) events received before
         ``received_before``; return how many. Pending, processing and dead events stay. A
         redelivery of a purged event is admitted again: its effect is idempotent anyway."""
+
+
+    @abstractmethod
+    async def oldest_pending_at(self) -> datetime | None:
+        """When the oldest pending (or processing) event was received; ``None`` when none."""
+
+    @abstractmethod
+    async def dead(self, query: DeadLetterQuery) -> Page[DeadLetter]:
+        """Dead events, newest first (by receipt, then id), of one organization or all,
+        paginated with an opaque cursor; raises ``ValidationFailed`` for a foreign cursor."""
+
+    @abstractmethod
+    async def revive(self, event_id: UUID, at: datetime) -> DeadLetter | None:
+        """Put a dead event back as pending, due at ``at``, with its attempts reset to zero;
+        return it as it was, or ``None`` when no dead event has that id (so a second replay
+        of the same event finds nothing). The body and dedupe key are kept as they were."""
 
 
 class InboxWriter(ABC):

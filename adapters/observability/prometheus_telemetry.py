@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.process_collector import ProcessCollector
 
@@ -37,7 +39,29 @@ class PrometheusTelemetry(Telemetry):
         self.qr_streams_open = Gauge("wachannel_qr_streams_open", "QR streams held open now",
                                      registry=r)
         self.circuit_state = Gauge("wachannel_evolution_circuit_open",
-                                   "1 while a circuit is open", ["scope"], registry=r)
+                                   "1 while Evolution's global circuit is open or half-open",
+                                   registry=r)
+        self.open_instance_circuits = Gauge(
+            "wachannel_evolution_instance_circuits_open",
+            "Instances whose own circuit is open or half-open", registry=r)
+        self._open_instances: set[str] = set()
+        self.instances = Gauge("wachannel_instances", "Instances by state (refreshed by the "
+                               "leader)", ["state"], registry=r)
+        self.inbox_pending = Gauge("wachannel_inbox_pending",
+                                   "Inbox events waiting or being processed", registry=r)
+        self.inbox_oldest_age = Gauge("wachannel_inbox_oldest_pending_age_seconds",
+                                      "Age of the oldest pending inbox event", registry=r)
+        self.dead_letters = Gauge("wachannel_webhook_dead_letters", "Dead-lettered events",
+                                  registry=r)
+        self.job_last_run = Gauge("wachannel_job_last_run_timestamp_seconds",
+                                  "When each periodic job last ended", ["job"], registry=r)
+        self.job_last_ok = Gauge("wachannel_job_last_run_ok",
+                                 "1 when the job's last run succeeded", ["job"], registry=r)
+        self.job_runs = Counter("wachannel_job_runs_total", "Periodic job runs by outcome",
+                                ["job", "outcome"], registry=r)
+        self.alerts_sent = Counter("wachannel_alerts_sent_total",
+                                   "Alerts and recovery notices sent", ["rule", "channel"],
+                                   registry=r)
         self.legacy_calls = Counter("wachannel_legacy_route_calls_total",
                                     "Calls to deprecated routes", ["route", "organization_id"],
                                     registry=r)
@@ -65,5 +89,32 @@ class PrometheusTelemetry(Telemetry):
             self.errors.labels(f"evolution_{outcome}").inc()
 
     def circuit_changed(self, scope: str, state: str) -> None:
-        # One series for Evolution as a whole, one for all instances: names would explode labels.
-        self.circuit_state.labels(scope.split(":", 1)[0]).set(1 if state == "open" else 0)
+        # Instances are counted, never labelled: their names would explode the series.
+        is_open = state != "closed"
+        if not scope.startswith("instance:"):
+            self.circuit_state.set(1 if is_open else 0)
+            return
+        if is_open:
+            self._open_instances.add(scope)
+        else:
+            self._open_instances.discard(scope)
+        self.open_instance_circuits.set(len(self._open_instances))
+
+    # Operations
+    def job_finished(self, job: str, outcome: str, at_epoch_s: float) -> None:
+        self.job_last_run.labels(job).set(at_epoch_s)
+        self.job_last_ok.labels(job).set(1 if outcome == "ok" else 0)
+        # The outcome label is "ok" or an error's class name: a short, fixed list.
+        self.job_runs.labels(job, outcome).inc()
+
+    def instances_counted(self, by_state: Mapping[str, int]) -> None:
+        for state, count in by_state.items():
+            self.instances.labels(state).set(count)
+
+    def inbox_measured(self, pending: int, oldest_pending_age_s: float, dead: int) -> None:
+        self.inbox_pending.set(pending)
+        self.inbox_oldest_age.set(oldest_pending_age_s)
+        self.dead_letters.set(dead)
+
+    def alert_sent(self, rule: str, channel: str) -> None:
+        self.alerts_sent.labels(rule, channel).inc()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 
 
 class Telemetry(ABC):
@@ -25,6 +26,24 @@ class Telemetry(ABC):
     @abstractmethod
     def legacy_route_used(self, route: str, organization_id: str) -> None:
         """A deprecated route was called: the sunset is safe once this stays at zero."""
+
+    # Operations measurements: a telemetry that keeps none of them may leave these as they are.
+
+    def job_finished(self, job: str, outcome: str, at_epoch_s: float) -> None:
+        """One run of a periodic job ended, ``ok`` or with the error's name."""
+        return None
+
+    def instances_counted(self, by_state: Mapping[str, int]) -> None:
+        """How many instances are in each state now (every state named, zeros too)."""
+        return None
+
+    def inbox_measured(self, pending: int, oldest_pending_age_s: float, dead: int) -> None:
+        """The inbox backlog, the age of its oldest pending event, and its dead letters."""
+        return None
+
+    def alert_sent(self, rule: str, channel: str) -> None:
+        """One alert (or recovery notice) delivered by ``channel`` for ``rule``."""
+        return None
 
 
 class Alerter(ABC):

@@ -66,6 +66,9 @@ class Settings:
     alert_cooldown_s: float
     http_header_timeout_s: float
     log_level: str
+    # Defaults keep the pages' settings out of every other group's constructor calls.
+    connect_frame_ancestors: tuple[str, ...] = ()
+    connect_link_ttl_s: float = 900
 
     @property
     def embedded(self) -> bool:
@@ -82,7 +85,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     app_env = e.choice("APP_ENV", ("development", "staging", "production"), "development")
     settings = Settings(app_env=app_env, **_server(e, app_env), **_storage(e),
                         **_evolution(e), **_secrets(e, app_env), **_qr(e), **_webhooks(e),
-                        **_rollout(e, app_env), **_operations(e))
+                        **_rollout(e, app_env), **_operations(e), **_pages(e))
     _check(settings)
     return settings
 
@@ -174,6 +177,16 @@ def _operations(e: _Env) -> dict[str, Any]:
         "alert_cooldown_s": e.number("ALERT_COOLDOWN_S", 300, 0, 86_400),
         "log_level": e.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info"),
     }
+
+
+def _pages(e: _Env) -> dict[str, Any]:
+    ancestors = e.items("CONNECT_FRAME_ANCESTORS")
+    for origin in ancestors:
+        if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", origin):
+            raise ConfigError("CONNECT_FRAME_ANCESTORS: each entry must be an origin like "
+                              f"https://app.example.com, got {origin!r}")
+    return {"connect_frame_ancestors": ancestors,
+            "connect_link_ttl_s": e.number("CONNECT_LINK_TTL_S", 900, 30, 86_400)}
 
 
 def _check(s: Settings) -> None:

@@ -148,7 +148,7 @@ async def test_document_says_what_the_live_routes_answer_to_an_anonymous_call(
     for path, operations in paths.items():
         concrete = (path.replace("{id}", "00000000-0000-4000-8000-000000000000")
                     .replace("{orgId}", "clinic-1").replace("{name}", "radical_solution")
-                    .replace("{suffix}", "qrcode-updated"))
+                    .replace("{suffix}", "qrcode-updated").replace("{file}", "page.css"))
         for method, operation in operations.items():
             response = await service.client.request(method.upper(), concrete)
             if operation["security"] == []:

@@ -51,8 +51,8 @@ class FakeEvolutionGateway(EvolutionApiGateway, SimulationControls):
     Shortcuts: no circuit breakers or retries; ``connect`` on a closed instance answers at once
     (Evolution holds it 2 s) so it is PENDING until the first QR, ``first_qr_s`` later; state
     changes (scan, logout, delete) are immediate and only their webhooks are asynchronous; QR
-    images are a 1x1 PNG; a scan needs a QR on screen and opens at once. Webhooks go through
-    ``deliver`` (none sent when it is None) with Evolution's envelope, JWT and retries.
+    images are real PNGs of the code; a scan needs a QR on screen and opens at once. Webhooks go
+    through ``deliver`` (none sent when it is None) with Evolution's envelope, JWT and retries.
 
     Options are ``SimulationSettings`` fields (``first_qr_s``, ``qr_refresh_s``, ``qr_limit``,
     ``autoscan_s``, ``time_scale``, ``tz_offset``, ...); ``api_key`` is the global key.

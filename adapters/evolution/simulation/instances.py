@@ -3,13 +3,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import secrets
-import struct
 import uuid
-import zlib
 from datetime import UTC, datetime
 from typing import Any
 
 import attrs
+
+from adapters.qr.images import png_data_url
 
 _PAIRING_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTVWXYZ"
 
@@ -43,10 +43,16 @@ class SimInstance:
         return {**self.qr, "count": self.count} if self.qr else {"count": self.count}
 
     def new_qr(self) -> dict[str, Any]:
-        pairing = "".join(secrets.choice(_PAIRING_ALPHABET) for _ in range(8))
-        self.qr = {"pairingCode": pairing if self.number else None, "code": _qr_code(),
-                   "base64": _PNG_DATA_URL}
+        self.qr = self.new_qr_payload(self.number is not None)
         return self.qr
+
+    @staticmethod
+    def new_qr_payload(pairing: bool = False) -> dict[str, Any]:
+        """A fresh QR as Evolution sends it, with a scannable image of its code."""
+        code = _qr_code()
+        pairing_code = "".join(secrets.choice(_PAIRING_ALPHABET) for _ in range(8))
+        return {"pairingCode": pairing_code if pairing else None, "code": code,
+                "base64": png_data_url(code)}
 
     def row(self, client_name: str) -> dict[str, Any]:
         """The fetchInstances element: a raw database row (abridged)."""
@@ -81,15 +87,3 @@ def _qr_code() -> str:
     return f"2@{secrets.token_urlsafe(60)},{keys}"
 
 
-def _png_data_url() -> str:
-    # A valid 1x1 PNG: the fake does not draw real QR codes.
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data)))
-
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
-    return "data:image/png;base64," + base64.b64encode(png).decode()
-
-
-_PNG_DATA_URL = _png_data_url()

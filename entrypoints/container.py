@@ -14,6 +14,9 @@ from typing import Any
 import aiohttp
 from dependency_injector import containers, providers
 
+from adapters.alerting.http_channels import SlackWebhookChannel, SmsWebhookChannel
+from adapters.alerting.log_channel import LogAlertChannel
+from adapters.alerting.smtp_channel import SmtpEmailChannel
 from adapters.crypto.cipher import SecretCipher
 from adapters.evolution.config import EvolutionHttpConfig
 from adapters.evolution.delivery import aiohttp_deliverer
@@ -21,12 +24,13 @@ from adapters.evolution.fake_gateway import FakeEvolutionGateway
 from adapters.evolution.gateway import EvolutionApiGateway
 from adapters.evolution.http_transport import HttpTransport
 from adapters.evolution.session import create_client_session
+from adapters.memory.alert_store import InMemoryAlertStore
 from adapters.memory.inbox_writer import InMemoryInboxWriter
 from adapters.memory.notifier import InMemoryNotifier
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
-from adapters.observability.log_alerter import LogAlerter
 from adapters.observability.prometheus_telemetry import PrometheusTelemetry
+from adapters.postgres.alert_store import AsyncpgAlertStore
 from adapters.postgres.inbox_writer import AsyncpgInboxWriter
 from adapters.postgres.migrations import migrate
 from adapters.postgres.notifier import AsyncpgNotifier
@@ -34,6 +38,8 @@ from adapters.postgres.pool import close_pool, create_pool
 from adapters.postgres.unit_of_work import AsyncpgUnitOfWork
 from adapters.security.jwt_codec import PyJwtCodec
 from adapters.system.clock import RandomIdGenerator, SystemClock
+from application.alerting.engine import AlertEngine, DeliveryPolicy
+from application.alerting.feed import AlertingTelemetry
 from application.audit.service import AuditService
 from application.instances.background import BackgroundTasks
 from application.instances.connect import ConnectPolicy, ConnectService
@@ -42,11 +48,14 @@ from application.instances.qr_stream import QrStreamService, StreamPolicy
 from application.instances.quick_create import QuickCreateService
 from application.instances.service import InstancePolicy, InstanceService
 from application.operations.readiness import ReadinessService
+from application.ports.alerts import AlertChannel
+from application.ports.telemetry import Alerter
 from application.rollout.flagged_path import OutcomeWindow
 from application.rollout.service import RolloutService
 from application.webhooks.directory import WebhookDirectory
 from application.webhooks.intake import IntakePolicy, WebhookIntakeService
 from application.webhooks.processing import ProcessingPolicy, WebhookProcessor
+from domain.alerts import AlertPolicy
 from entrypoints.http.paths import webhook_url
 from entrypoints.settings import Settings
 
@@ -137,6 +146,30 @@ def _processing_policy(s: Settings) -> ProcessingPolicy:
                             retention_s=s.webhook_inbox_retention_days * 86_400.0)
 
 
+def _alert_policy(s: Settings) -> AlertPolicy:
+    return AlertPolicy(qr_consecutive_failures=s.alert_qr_consecutive_failures,
+                       api_response_ms=s.alert_api_response_ms,
+                       webhook_processing_ms=s.alert_webhook_processing_ms,
+                       cooldown_s=s.alert_cooldown_s, silence_s=s.alert_silence_s)
+
+
+def _alert_channels(s: Settings) -> list[AlertChannel]:
+    channels: list[AlertChannel] = [LogAlertChannel()]
+    if s.slack_webhook_url:
+        channels.append(SlackWebhookChannel(s.slack_webhook_url))
+    if s.smtp_url and s.alert_email:
+        channels.append(SmtpEmailChannel(s.smtp_url, s.alert_email, s.alert_email_from))
+    if s.sms_webhook_url and s.alert_phone:
+        channels.append(SmsWebhookChannel(s.sms_webhook_url, s.alert_phone))
+    return channels
+
+
+def _alerter(engine: AlertEngine) -> Alerter:
+    """The engine as the use cases' port, a seam of its own: tests that record alerts
+    replace this one and keep the engine behind the measurement feed."""
+    return engine
+
+
 def _storage(s: Settings) -> str:
     return "memory" if s.embedded else "postgres"
 
@@ -163,7 +196,7 @@ class Container(containers.DeclarativeContainer):
     ids = providers.Singleton(RandomIdGenerator)
     jwt = providers.Singleton(PyJwtCodec)
     telemetry = providers.Singleton(PrometheusTelemetry)
-    alerter = providers.Singleton(LogAlerter, cooldown_s=settings.provided.alert_cooldown_s)
+    alert_policy = providers.Singleton(_alert_policy, settings)
     flagged_path = providers.Singleton(OutcomeWindow)
     background = providers.Singleton(BackgroundTasks)  # cancelled by ``running()`` at the end
 
@@ -194,10 +227,22 @@ class Container(containers.DeclarativeContainer):
         postgres=providers.Singleton(AsyncpgInboxWriter, pool=pg_pool, cipher=cipher),
     )
 
+    alert_store = providers.Selector(
+        storage,
+        memory=providers.Singleton(InMemoryAlertStore),
+        postgres=providers.Singleton(AsyncpgAlertStore, pool=pg_pool),
+    )
+    alert_engine = providers.Singleton(
+        AlertEngine, store=alert_store, channels=providers.Singleton(_alert_channels, settings),
+        clock=clock, ids=ids, telemetry=telemetry, policy=alert_policy,
+        delivery=providers.Object(DeliveryPolicy()))
+    alerter = providers.Singleton(_alerter, alert_engine)
+    alert_feed = providers.Singleton(AlertingTelemetry, inner=telemetry, engine=alert_engine)
+
     # Driven adapters: Evolution
     http_transport = providers.Singleton(
         HttpTransport, http_session, providers.Callable(_evolution_config, settings),
-        observer=telemetry, clock=clock)
+        observer=alert_feed, clock=clock)
     evolution = providers.Selector(
         settings.provided.evolution_adapter,
         fake=fake_evolution,
@@ -218,7 +263,7 @@ class Container(containers.DeclarativeContainer):
         grace_s=settings.provided.webhook_secret_grace_s)
     connect = providers.Singleton(
         ConnectService, uow=uow.provider, evolution=evolution, notifier=notifier, clock=clock,
-        telemetry=telemetry, policy=connect_policy, flagged_path=flagged_path)
+        telemetry=alert_feed, policy=connect_policy, flagged_path=flagged_path)
     qr_streams = providers.Singleton(
         QrStreamService, uow=uow.provider, connect=connect, notifier=notifier, clock=clock,
         policy=stream_policy)
@@ -239,7 +284,7 @@ class Container(containers.DeclarativeContainer):
         inbox=inbox_writer, jwt=jwt, clock=clock, ids=ids, telemetry=telemetry,
         policy=intake_policy)
     webhook_processor = providers.Singleton(
-        WebhookProcessor, uow=uow.provider, clock=clock, telemetry=telemetry, alerter=alerter,
+        WebhookProcessor, uow=uow.provider, clock=clock, telemetry=alert_feed, alerter=alerter,
         policy=processing_policy)
     audit = providers.Singleton(AuditService, uow=uow.provider)
     readiness = providers.Singleton(ReadinessService, uow=uow.provider, evolution=evolution,
@@ -266,6 +311,7 @@ async def running(container: Container) -> AsyncIterator[Container]:
             yield container
         finally:
             await container.background().close()
+            await container.alert_engine().close()
             await container.inbox_writer().close()
 
 

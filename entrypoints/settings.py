@@ -69,6 +69,17 @@ class Settings:
     # Defaults keep the pages' settings out of every other group's constructor calls.
     connect_frame_ancestors: tuple[str, ...] = ()
     connect_link_ttl_s: float = 900
+    # Alerts: thresholds of API.md 10 and the channels (URLs may hold secrets: never echoed).
+    alert_qr_consecutive_failures: int = 5
+    alert_api_response_ms: float = 10_000
+    alert_webhook_processing_ms: float = 5_000
+    alert_silence_s: float = 3_600
+    slack_webhook_url: str | None = None
+    smtp_url: str | None = None
+    alert_email: str | None = None
+    alert_email_from: str = "wachannel@localhost"
+    sms_webhook_url: str | None = None
+    alert_phone: str | None = None
 
     @property
     def embedded(self) -> bool:
@@ -85,7 +96,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     app_env = e.choice("APP_ENV", ("development", "staging", "production"), "development")
     settings = Settings(app_env=app_env, **_server(e, app_env), **_storage(e),
                         **_evolution(e), **_secrets(e, app_env), **_qr(e), **_webhooks(e),
-                        **_rollout(e, app_env), **_operations(e), **_pages(e))
+                        **_rollout(e, app_env), **_operations(e), **_pages(e),
+                        **_alerts(e))
     _check(settings)
     return settings
 
@@ -187,6 +199,35 @@ def _pages(e: _Env) -> dict[str, Any]:
                               f"https://app.example.com, got {origin!r}")
     return {"connect_frame_ancestors": ancestors,
             "connect_link_ttl_s": e.number("CONNECT_LINK_TTL_S", 900, 30, 86_400)}
+
+
+def _alerts(e: _Env) -> dict[str, Any]:
+    smtp, sms = _secret_url(e, "SMTP_URL", ("smtp", "smtps")), e.text("SMS_WEBHOOK_URL")
+    if smtp and not e.text("ALERT_EMAIL"):
+        raise ConfigError("ALERT_EMAIL: required when SMTP_URL is set (who gets the email)")
+    if sms and not e.text("ALERT_PHONE"):
+        raise ConfigError("ALERT_PHONE: required when SMS_WEBHOOK_URL is set")
+    return {
+        "alert_qr_consecutive_failures": e.integer("ALERT_QR_CONSECUTIVE_FAILURES", 5, 1, 1000),
+        "alert_api_response_ms": e.number("ALERT_API_RESPONSE_MS", 10_000, 1, 600_000),
+        "alert_webhook_processing_ms": e.number("ALERT_WEBHOOK_PROCESSING_MS", 5_000, 1,
+                                                600_000),
+        "alert_silence_s": e.number("ALERT_SILENCE_S", 3_600, 1, 30 * 86_400),
+        "slack_webhook_url": _secret_url(e, "SLACK_WEBHOOK_URL", ("http", "https")),
+        "smtp_url": smtp, "alert_email": e.text("ALERT_EMAIL"),
+        "alert_email_from": e.text("ALERT_EMAIL_FROM") or "wachannel@localhost",
+        "sms_webhook_url": _secret_url(e, "SMS_WEBHOOK_URL", ("http", "https")),
+        "alert_phone": e.text("ALERT_PHONE"),
+    }
+
+
+def _secret_url(e: _Env, name: str, schemes: tuple[str, ...]) -> str | None:
+    """A URL that may carry a token or password: a bad one is named, never shown."""
+    value = e.text(name)
+    if value is not None and not re.match(rf"^({'|'.join(schemes)})://[^\s/]+", value):
+        raise ConfigError(f"{name}: must be a {' or '.join(s + '://' for s in schemes)} URL "
+                          "(value not shown: it may hold a secret)")
+    return value
 
 
 def _check(s: Settings) -> None:

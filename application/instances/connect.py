@@ -92,9 +92,11 @@ class ConnectService:
         except (TimeoutError, UpstreamTimeout) as exc:
             self._flagged_path.record(False, started)
             self._telemetry.error("qr_timeout")
+            self._telemetry.qr_failed("timeout")
             raise UpstreamTimeout("Evolution produced no QR in time") from exc
-        except Exception:
+        except Exception as exc:
             self._flagged_path.record(False, started)
+            self._telemetry.qr_failed(type(exc).__name__)
             raise
         self._flagged_path.record(True, started)
         self._telemetry.qr_generated(self._clock.monotonic() - started)

@@ -51,3 +51,7 @@ class AlertChannel(ABC):
     async def send(self, notice: Notice) -> None:
         """Deliver the notice once; raises on failure (the caller retries). Never logs a
         secret held in the channel's address."""
+
+    async def close(self) -> None:
+        """Release what the channel holds (a session); a channel holding nothing keeps this."""
+        return None

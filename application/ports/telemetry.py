@@ -11,6 +11,11 @@ class Telemetry(ABC):
     def qr_generated(self, seconds: float) -> None:
         """Time from a connect request (or a create) to its first QR."""
 
+    def qr_failed(self, reason: str) -> None:
+        """A connect (or a create's socket) ended without a QR; ``reason`` is short and fixed.
+        A telemetry that counts these elsewhere (``error``) may leave this as it is."""
+        return None
+
     @abstractmethod
     def webhook_processed(self, event: str, outcome: str, seconds: float) -> None:
         """One inbox event processed (or failed) and how long it took."""
@@ -48,9 +53,10 @@ class Telemetry(ABC):
 
 class Alerter(ABC):
     @abstractmethod
-    async def alert(self, name: str, detail: str) -> None:
-        """Tell the on-call channels; the same name is not repeated within the cooldown."""
+    async def alert(self, name: str, detail: str, key: str = "") -> None:
+        """Tell the on-call channels; the same name (for the same ``key``, an instance or
+        ``""`` for the service) is not repeated within the cooldown."""
 
     @abstractmethod
-    async def recover(self, name: str) -> None:
-        """Announce that the condition behind ``name`` has cleared (once)."""
+    async def recover(self, name: str, key: str = "") -> None:
+        """Announce that the condition behind ``name`` (and ``key``) has cleared (once)."""

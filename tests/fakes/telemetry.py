@@ -47,10 +47,10 @@ class RecordingAlerter(Alerter):
         self.alerts: list[tuple[str, str]] = []  # (name, detail)
         self.recoveries: list[str] = []
 
-    async def alert(self, name: str, detail: str) -> None:
+    async def alert(self, name: str, detail: str, key: str = "") -> None:
         self.alerts.append((name, detail))
 
-    async def recover(self, name: str) -> None:
+    async def recover(self, name: str, key: str = "") -> None:
         self.recoveries.append(name)
 
     @property

@@ -76,8 +76,17 @@ def canonical(event_id: UUID, draft: AuditDraft | AuditEvent) -> bytes:
         "user_agent": draft.user_agent,
         "details": draft.details,
     }
+    return canonical_fields(body)
+
+
+def canonical_fields(body: Mapping[str, Any]) -> bytes:
+    """The one JSON form the hash covers; an exported line is re-hashed through it too."""
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                       default=str).encode()
+
+
+def timestamp_text(at: datetime) -> str:
+    return _timestamp(at)
 
 
 def link_hash(prev_hash: str, payload: bytes) -> str:

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from domain.access import Actor, Role
 from domain.text import is_organization_id
+from entrypoints import cli_backups
 from entrypoints.logging import configure_logging
 from entrypoints.settings import DEV_JWT_SECRET, ConfigError, Settings, load_settings
 
@@ -178,6 +179,10 @@ def _flags(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    if args.action == "verify" and args.file:
+        return cli_backups.verify_file(args.file)
+    if args.action == "export":
+        return cli_backups.export(settings, args.org, args.file)
     if _needs_database(settings, "audit", _OWN_EMPTY_STORE):
         return 2
 
@@ -274,11 +279,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="who makes the change, for the audit trail (default: %(default)s)")
     flags.set_defaults(run=_flags)
     audit = sub.add_parser("audit", help="check the audit trail (needs DATABASE_URL)")
-    audit.add_argument("action", choices=["verify"], help="verify: check the hash chain")
+    audit.add_argument("action", choices=["verify", "export"],
+                       help="verify: check the hash chain (with --file, an exported file, "
+                       "offline); export: write the trail as JSON Lines")
+    audit.add_argument("--file", help="verify: the exported file to check, no database "
+                       "needed; export: where to write (default: standard output)")
     audit.add_argument("--org", help="only this organization's chain "
                        "(default: every organization)")
     audit.set_defaults(run=_audit)
     sub.add_parser("keygen", help="print a new DATA_ENCRYPTION_KEY").set_defaults(run=_keygen)
+    cli_backups.add_parsers(sub)
     return p
 
 

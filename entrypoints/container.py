@@ -18,19 +18,23 @@ from adapters.alerting.http_channels import SlackWebhookChannel, SmsWebhookChann
 from adapters.alerting.log_channel import LogAlertChannel
 from adapters.alerting.smtp_channel import SmtpEmailChannel
 from adapters.crypto.cipher import SecretCipher
+from adapters.crypto.sealer import CipherSecretSealer
 from adapters.evolution.config import EvolutionHttpConfig
 from adapters.evolution.delivery import aiohttp_deliverer
 from adapters.evolution.fake_gateway import FakeEvolutionGateway
 from adapters.evolution.gateway import EvolutionApiGateway
 from adapters.evolution.http_transport import HttpTransport
 from adapters.evolution.session import create_client_session
+from adapters.files.backup_store import DirectoryBackupStore
 from adapters.memory.alert_store import InMemoryAlertStore
+from adapters.memory.backup_store import InMemoryBackupStore
 from adapters.memory.inbox_writer import InMemoryInboxWriter
 from adapters.memory.notifier import InMemoryNotifier
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.observability.prometheus_telemetry import PrometheusTelemetry
 from adapters.postgres.alert_store import AsyncpgAlertStore
+from adapters.postgres.backup_store import AsyncpgBackupStore
 from adapters.postgres.inbox_writer import AsyncpgInboxWriter
 from adapters.postgres.migrations import migrate
 from adapters.postgres.notifier import AsyncpgNotifier
@@ -40,7 +44,11 @@ from adapters.security.jwt_codec import PyJwtCodec
 from adapters.system.clock import RandomIdGenerator, SystemClock
 from application.alerting.engine import AlertEngine, DeliveryPolicy
 from application.alerting.feed import AlertingTelemetry
+from application.audit.export import AuditExporter
 from application.audit.service import AuditService
+from application.backups.restore import RestoreService
+from application.backups.service import BackupService
+from application.backups.sync import SyncService
 from application.instances.background import BackgroundTasks
 from application.instances.connect import ConnectPolicy, ConnectService
 from application.instances.organizations import OrganizationSecrets
@@ -174,6 +182,10 @@ def _storage(s: Settings) -> str:
     return "memory" if s.embedded else "postgres"
 
 
+def _backup_storage(s: Settings) -> str:
+    return "directory" if s.backup_dir else _storage(s)
+
+
 def _cipher(s: Settings) -> SecretCipher:
     return SecretCipher(s.data_encryption_key, *s.data_encryption_old_keys)
 
@@ -287,6 +299,22 @@ class Container(containers.DeclarativeContainer):
         WebhookProcessor, uow=uow.provider, clock=clock, telemetry=alert_feed, alerter=alerter,
         policy=processing_policy)
     audit = providers.Singleton(AuditService, uow=uow.provider)
+    audit_export = providers.Singleton(AuditExporter, uow=uow.provider)
+    backup_store = providers.Selector(
+        providers.Callable(_backup_storage, settings),
+        directory=providers.Singleton(DirectoryBackupStore, settings.provided.backup_dir),
+        memory=providers.Singleton(InMemoryBackupStore),
+        postgres=providers.Singleton(AsyncpgBackupStore, pool=pg_pool),
+    )
+    sealer = providers.Singleton(CipherSecretSealer, cipher=cipher)
+    backups = providers.Singleton(
+        BackupService, uow=uow.provider, evolution=evolution, store=backup_store,
+        sealer=sealer, clock=clock, ids=ids)
+    restore = providers.Singleton(
+        RestoreService, uow=uow.provider, evolution=evolution, store=backup_store,
+        sealer=sealer, secrets=organizations, clock=clock, ids=ids)
+    sync = providers.Singleton(SyncService, uow=uow.provider, evolution=evolution,
+                               secrets=organizations, clock=clock, ids=ids, alerter=alerter)
     readiness = providers.Singleton(ReadinessService, uow=uow.provider, evolution=evolution,
                                     clock=clock)
 

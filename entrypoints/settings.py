@@ -80,6 +80,11 @@ class Settings:
     alert_email_from: str = "wachannel@localhost"
     sms_webhook_url: str | None = None
     alert_phone: str | None = None
+    # Backups and sync (docs/operations.md, the backup runbook).
+    backup_dir: str | None = None
+    backup_interval_s: float = 86_400
+    backup_retention_count: int = 14
+    sync_interval_s: float = 3_600
 
     @property
     def embedded(self) -> bool:
@@ -121,7 +126,16 @@ def _server(e: _Env, app_env: str) -> dict[str, Any]:
 
 def _storage(e: _Env) -> dict[str, Any]:
     return {"database_url": e.text("DATABASE_URL"),
-            "database_pool_size": e.integer("DATABASE_POOL_SIZE", 10, 1, 500)}
+            "database_pool_size": e.integer("DATABASE_POOL_SIZE", 10, 1, 500),
+            **_backups(e)}
+
+
+def _backups(e: _Env) -> dict[str, Any]:
+    # Read with the storage: backups are where the store is copied to.
+    return {"backup_dir": e.text("BACKUP_DIR"),
+            "backup_interval_s": e.number("BACKUP_INTERVAL_S", 86_400, 60, 2_592_000),
+            "backup_retention_count": e.integer("BACKUP_RETENTION_COUNT", 14, 1, 10_000),
+            "sync_interval_s": e.number("SYNC_INTERVAL_S", 3_600, 60, 2_592_000)}
 
 
 def _evolution(e: _Env) -> dict[str, Any]:

@@ -49,6 +49,14 @@ class InMemoryAuditLog(AuditLog):
     async def organizations(self) -> list[str]:
         return sorted(self._heads)
 
+    async def chain_page(self, organization_id: str, after: int, limit: int,
+                         since: datetime | None = None, until: datetime | None = None
+                         ) -> list[tuple[int, AuditEvent]]:
+        window = AuditQuery(organization_id, None, since, until)
+        rows = sorted((r for r in self._rows.values()
+                       if r.seq > after and _matches(r.event, window)), key=lambda r: r.seq)
+        return [(r.seq, r.event) for r in rows[:limit]]
+
 
 def _matches(event: AuditEvent, query: AuditQuery) -> bool:
     """``since`` is inclusive and ``until`` exclusive, so adjacent windows never overlap."""

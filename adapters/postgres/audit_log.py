@@ -43,6 +43,14 @@ CHAIN = """
 SELECT id, organization_id, action, actor_id, actor_type, "timestamp", ip_address, user_agent,
     details, prev_hash, hash
 FROM audit_events WHERE organization_id = $1 ORDER BY seq"""
+CHAIN_PAGE = """
+SELECT seq, id, organization_id, action, actor_id, actor_type, "timestamp", ip_address,
+    user_agent, details, prev_hash, hash
+FROM audit_events
+WHERE organization_id = $1 AND seq > $2
+  AND ($3::timestamptz IS NULL OR "timestamp" >= $3)
+  AND ($4::timestamptz IS NULL OR "timestamp" < $4)
+ORDER BY seq LIMIT $5"""
 ORGANIZATIONS = "SELECT organization_id FROM audit_heads WHERE count > 0"
 PURGE = """DELETE FROM audit_events WHERE "timestamp" < $1"""
 
@@ -73,6 +81,12 @@ class AsyncpgAuditLog(AuditLog):
 
     async def organizations(self) -> list[str]:
         return sorted(row["organization_id"] for row in await self._db.read_rows(ORGANIZATIONS))
+
+    async def chain_page(self, organization_id: str, after: int, limit: int,
+                         since: datetime | None = None, until: datetime | None = None
+                         ) -> list[tuple[int, AuditEvent]]:
+        rows = await self._db.read_rows(CHAIN_PAGE, organization_id, after, since, until, limit)
+        return [(row["seq"], _to_entity(row)) for row in rows]
 
 
 async def purge_audit(conn: asyncpg.Connection, older_than: datetime,

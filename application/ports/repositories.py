@@ -118,6 +118,14 @@ class AuditLog(ABC):
     async def organizations(self) -> list[str]:
         """Every organization that has at least one event."""
 
+    @abstractmethod
+    async def chain_page(self, organization_id: str, after: int, limit: int,
+                         since: datetime | None = None, until: datetime | None = None
+                         ) -> list[tuple[int, AuditEvent]]:
+        """Up to ``limit`` of the organization's events in chain order, each with its position
+        in the chain, starting after position ``after`` (0: from the first). ``since`` is
+        inclusive, ``until`` exclusive. Pass the last position back to read on."""
+
 
 class FlagRepository(ABC):
     @abstractmethod

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from application import errors as e
+from domain.backup import BackupRefused
 from domain.errors import InvalidEnvelope, InvalidFlag
 from entrypoints.http.keys import REQUEST_ID
 
@@ -31,6 +32,7 @@ PROBLEMS: dict[type[Exception], tuple[int, str, str]] = {
     e.StorageUnavailable: (503, "storage-unavailable", "Storage unavailable"),
     InvalidEnvelope: (422, "validation", "Validation failed"),
     InvalidFlag: (422, "validation", "Validation failed"),
+    BackupRefused: (422, "backup-refused", "Backup refused"),
 }
 # Problems raised by the HTTP layer itself rather than by a use case.
 EDGE_PROBLEMS: dict[int, tuple[str, str]] = {

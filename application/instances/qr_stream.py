@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import re
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from contextlib import aclosing, suppress
@@ -23,6 +25,9 @@ from domain.access import Actor
 from domain.instance import Instance, InstanceState
 
 log = structlog.get_logger(__name__)
+# An event id is "<sequence>.<tag of the last QR sent>" ("-" before any), so a client that
+# reconnects with Last-Event-ID tells the new stream which QR it already shows.
+_EVENT_ID = re.compile(r"([0-9]{1,9})\.([0-9a-f]{16}|-)")
 
 
 @attrs.frozen
@@ -37,6 +42,7 @@ class StreamPolicy:
 class StreamEvent:
     event: str  # qr | state | connected | timeout | ping | error
     data: Mapping[str, Any] | None = None
+    id: str | None = attrs.field(default=None, eq=False)  # every event but a ping has one
 
 
 class QrStreamService:
@@ -49,15 +55,19 @@ class QrStreamService:
         self._policy = policy
         self._open: Counter[str] = Counter()
 
-    async def open(self, actor: Actor, instance_id: UUID) -> QrStream:
-        """Check access and the per-organization limit now, so refusals are plain errors."""
+    async def open(self, actor: Actor, instance_id: UUID,
+                   last_event_id: str | None = None) -> QrStream:
+        """Check access and the per-organization limit now, so refusals are plain errors.
+
+        ``last_event_id`` (a reconnecting client's) resumes: the QR it names is not sent again.
+        """
         async with self._uow() as uow:
             instance = await visible_instance(uow, actor, instance_id)
         org = instance.organization_id
         if self._open[org] >= self._policy.max_per_org:
             raise RateLimited("too many open QR streams for this organization", retry_after_s=5)
         self._open[org] += 1
-        return QrStream(self._events(instance), lambda: self._release(org))
+        return QrStream(self._events(instance, last_event_id), lambda: self._release(org))
 
     def _release(self, organization_id: str) -> None:
         self._open[organization_id] -= 1
@@ -68,9 +78,11 @@ class QrStreamService:
     def open_streams(self) -> int:
         return sum(self._open.values())
 
-    async def _events(self, instance: Instance) -> AsyncGenerator[StreamEvent, None]:
+    async def _events(self, instance: Instance,
+                      last_event_id: str | None) -> AsyncGenerator[StreamEvent, None]:
         queue: asyncio.Queue[Mapping[str, Any]] = asyncio.Queue(maxsize=64)
-        session = _Session(self._connect, self._uow, self._clock, self._policy, instance, queue)
+        session = _Session(self._connect, self._uow, self._clock, self._policy, instance, queue,
+                           last_event_id)
         async with self._notifier.subscribe(INSTANCE_TOPIC.format(instance.id)) as signals:
             pump = asyncio.ensure_future(_pump(signals, queue))
             try:
@@ -129,14 +141,17 @@ class _Session:
 
     def __init__(self, connect: ConnectService, uow: UnitOfWorkFactory, clock: Clock,
                  policy: StreamPolicy, instance: Instance,
-                 queue: asyncio.Queue[Mapping[str, Any]]) -> None:
+                 queue: asyncio.Queue[Mapping[str, Any]], last_event_id: str | None) -> None:
         self._connect = connect
         self._uow = uow
         self._clock = clock
         self._policy = policy
         self._instance = instance
         self._queue = queue
-        self._sent_qr: str | None = None
+        resumed = _EVENT_ID.fullmatch(last_event_id or "")
+        self._seq = int(resumed.group(1)) if resumed else 0
+        self._sent_qr: str | None = None if not resumed or resumed.group(2) == "-" \
+            else resumed.group(2)
         self._sent_state: InstanceState | None = None
         now = clock.monotonic()
         self._deadline = now + policy.max_s
@@ -144,6 +159,14 @@ class _Session:
         self._next_refresh = now
 
     async def run(self) -> AsyncGenerator[StreamEvent, None]:
+        async with aclosing(self._events()) as events:
+            async for event in events:
+                if event.event != "ping":
+                    self._seq += 1
+                    event = attrs.evolve(event, id=f"{self._seq}.{self._sent_qr or '-'}")
+                yield event
+
+    async def _events(self) -> AsyncGenerator[StreamEvent, None]:
         for event in self._state_events():
             yield event
         if self._connected():
@@ -199,6 +222,8 @@ class _Session:
         state = self._instance.state
         if state is self._sent_state:
             return []
+        if state is InstanceState.CONNECTING and self._sent_qr is None:
+            return []  # a screen told "connecting" with no QR to scan yet would flash
         self._sent_state = state
         events = [StreamEvent("state", {"state": str(state),
                                         "state_reason": self._instance.state_reason})]
@@ -209,8 +234,12 @@ class _Session:
 
     def _new_qr(self) -> StreamEvent | None:
         qr = self._instance.qr
-        if qr is None or qr.code == self._sent_qr:
+        if qr is None or _tag(qr.code) == self._sent_qr:
             return None
-        self._sent_qr = qr.code
+        self._sent_qr = _tag(qr.code)
         self._next_refresh = self._clock.monotonic() + self._policy.refresh_s
         return StreamEvent("qr", qr_view(qr))
+
+
+def _tag(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()[:16]

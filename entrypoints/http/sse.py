@@ -13,6 +13,8 @@ from entrypoints.http.keys import REQUEST_ID
 
 STREAMS = web.AppKey("sse_streams", set[asyncio.Task[object]])
 DISCONNECT_POLL_S = 1.0
+# EventSource waits this long before reconnecting (with Last-Event-ID) after a drop.
+RETRY_HINT = b"retry: 3000\n\n"
 
 
 async def stream_response(request: web.Request, events: QrStream,
@@ -33,6 +35,7 @@ async def stream_response(request: web.Request, events: QrStream,
     try:
         async with aclosing(events) as stream:
             await response.prepare(request)
+            await response.write(RETRY_HINT)
             async for event in stream:
                 await response.write(frame(event))
             await response.write_eof()
@@ -65,4 +68,5 @@ def frame(event: StreamEvent) -> bytes:
     if event.event == "ping":
         return b": ping\n\n"
     data = json.dumps(event.data if event.data is not None else {}, separators=(",", ":"))
-    return f"event: {event.event}\ndata: {data}\n\n".encode()
+    head = f"id: {event.id}\n" if event.id else ""
+    return f"{head}event: {event.event}\ndata: {data}\n\n".encode()

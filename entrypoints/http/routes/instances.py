@@ -86,7 +86,8 @@ async def connect(request: web.Request) -> web.Response:
             headers={"Last-Event-ID": {"type": "string"}})
 async def qr_stream(request: web.Request) -> web.StreamResponse:
     actor = authenticate(request, TENANT_ROLES, allow_browser=True)
-    events = await services(request).qr_streams().open(actor, instance_id(request))
+    events = await services(request).qr_streams().open(
+        actor, instance_id(request), request.headers.get("Last-Event-ID"))
     return await stream_response(request, events)
 
 

@@ -46,6 +46,7 @@ async def legacy_connect(request: web.Request) -> web.Response:
             roles=TENANT_ROLES, headers={"Last-Event-ID": {"type": "string"}})
 async def legacy_stream(request: web.Request) -> web.StreamResponse:
     actor = authenticate(request, TENANT_ROLES, allow_browser=True)
-    events = await services(request).qr_streams().open(actor, instance_id(request))
+    events = await services(request).qr_streams().open(
+        actor, instance_id(request), request.headers.get("Last-Event-ID"))
     _count(request, "qr_stream", actor.organization_id or "*")
     return await stream_response(request, events, deprecation_headers(request))

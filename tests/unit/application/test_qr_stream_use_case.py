@@ -12,6 +12,7 @@ import pytest
 
 from application.errors import NotFound, RateLimited
 from application.instances.qr_stream import StreamEvent, StreamPolicy
+from domain.instance import InstanceState
 from tests.unit.application.harness import ADMIN, ORG, OTHER_ORG, tenant
 
 SHORT = StreamPolicy(refresh_s=30.0, max_s=0.3, ping_s=0.08, max_per_org=3)
@@ -173,3 +174,60 @@ async def test_closing_a_stream_before_its_first_event_frees_its_slot(make_app):
     assert app.streams.open_streams == 0
     again = await app.streams.open(ADMIN, instance.id)
     await again.aclose()
+
+
+async def first_qr(stream) -> StreamEvent:
+    async with asyncio.timeout(3):
+        async for event in stream:
+            if event.event == "qr":
+                await stream.aclose()
+                return event
+    raise AssertionError("the stream ended before its first QR")
+
+
+async def test_every_event_but_a_ping_carries_an_increasing_id(make_app):
+    app = await make_app(real_time=True, stream=SHORT)
+    instance = await app.new_instance()
+    async with app.worker():
+        events = await collect(await app.streams.open(ADMIN, instance.id))
+    ids = [e.id for e in events if e.event != "ping"]
+    assert "qr" in kinds(events)
+    assert all(ids)
+    sequence = [int(i.split(".")[0]) for i in ids]
+    assert sequence == sorted(set(sequence))
+    assert all(e.id is None for e in events if e.event == "ping")
+
+
+async def test_a_resumed_stream_does_not_send_the_qr_its_client_already_has(make_app):
+    app = await make_app(real_time=True, stream=SHORT)
+    instance = await app.new_instance()
+    async with app.worker():
+        seen = await first_qr(await app.streams.open(ADMIN, instance.id))
+        resumed = await collect(await app.streams.open(ADMIN, instance.id,
+                                                       last_event_id=seen.id))
+    assert [e.data["code"] for e in resumed if e.event == "qr"] == []
+    assert kinds(resumed)[0] == "state"
+    assert kinds(resumed)[-1] == "timeout"
+    assert int(resumed[0].id.split(".")[0]) > int(seen.id.split(".")[0])
+
+
+async def test_a_stream_resumed_with_a_foreign_or_broken_id_sends_the_qr(make_app):
+    app = await make_app(real_time=True, stream=SHORT)
+    instance = await app.new_instance()
+    async with app.worker():
+        seen = await first_qr(await app.streams.open(ADMIN, instance.id))
+        again = await first_qr(await app.streams.open(ADMIN, instance.id,
+                                                      last_event_id="7.not-a-tag\n"))
+    assert again.data["code"] == seen.data["code"]
+
+
+async def test_a_new_instance_is_never_reported_connecting_before_its_first_qr(make_app):
+    app = await make_app(real_time=True, stream=SHORT, evolution={"first_qr_s": 0.15})
+    instance = await app.new_instance()
+    async with app.worker():
+        # A restart before the first QR: our state says connecting, and no QR exists yet.
+        await app.instances.restart(ADMIN, instance.id)
+        assert app.instance(instance.id).state is InstanceState.CONNECTING
+        events = await collect(await app.streams.open(ADMIN, instance.id))
+    before_qr = events[:kinds(events).index("qr")]
+    assert {"state": "connecting", "state_reason": None} not in [e.data for e in before_qr]

@@ -85,6 +85,13 @@ class Settings:
     backup_interval_s: float = 86_400
     backup_retention_count: int = 14
     sync_interval_s: float = 3_600
+    # Operations core: the leader's health sweep, the workers' heartbeat, TLS.
+    health_sweep_s: float = 60.0
+    worker_stale_s: float = 15.0
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
+    allow_plain_http: bool = False
+    operations_metrics: bool = True
 
     @property
     def embedded(self) -> bool:
@@ -102,8 +109,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     settings = Settings(app_env=app_env, **_server(e, app_env), **_storage(e),
                         **_evolution(e), **_secrets(e, app_env), **_qr(e), **_webhooks(e),
                         **_rollout(e, app_env), **_operations(e), **_pages(e),
-                        **_alerts(e))
+                        **_alerts(e), **_operations_core(e))
     _check(settings)
+    _check_transport(settings)
     return settings
 
 
@@ -242,6 +250,34 @@ def _secret_url(e: _Env, name: str, schemes: tuple[str, ...]) -> str | None:
         raise ConfigError(f"{name}: must be a {' or '.join(s + '://' for s in schemes)} URL "
                           "(value not shown: it may hold a secret)")
     return value
+
+
+def _operations_core(e: _Env) -> dict[str, Any]:
+    cert, key = e.text("TLS_CERT_FILE"), e.text("TLS_KEY_FILE")
+    if bool(cert) != bool(key):
+        raise ConfigError(f"{'TLS_KEY_FILE' if cert else 'TLS_CERT_FILE'}: required with "
+                          f"{'TLS_CERT_FILE' if cert else 'TLS_KEY_FILE'} (HTTPS needs both)")
+    for name, path in (("TLS_CERT_FILE", cert), ("TLS_KEY_FILE", key)):
+        if path is not None and not os.path.isfile(path):
+            raise ConfigError(f"{name}: no readable file at {path!r}")
+    return {"health_sweep_s": e.number("HEALTH_SWEEP_S", 60, 0.2, 86_400),
+            "worker_stale_s": e.number("WORKER_STALE_S", 15, 1, 3600),
+            "tls_cert_file": cert, "tls_key_file": key,
+            "allow_plain_http": e.flag("ALLOW_PLAIN_HTTP"),
+            # Off only to measure what the metrics cost (benchmarks/webhook_load.py).
+            "operations_metrics": not e.flag("METRICS_DISABLED")}
+
+
+def _check_transport(s: Settings) -> None:
+    """Production speaks TLS to Evolution and is reached over TLS, unless ALLOW_PLAIN_HTTP=1
+    says a TLS proxy sits in front (or beside Evolution)."""
+    if not s.production or s.allow_plain_http:
+        return
+    for name, url in (("EVOLUTION_API_BASE_URL", s.evolution_base_url),
+                      ("PUBLIC_BASE_URL", s.public_base_url)):
+        if url is not None and url.lower().startswith("http://"):
+            raise ConfigError(f"{name}: http:// is refused in production (use https://, or "
+                              "set ALLOW_PLAIN_HTTP=1 when a TLS proxy sits in front)")
 
 
 def _check(s: Settings) -> None:

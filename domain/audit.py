@@ -28,6 +28,7 @@ class AuditAction(enum.StrEnum):
     SECRET_ROTATED = "secret_rotated"  # noqa: S105 (an action name, not a secret)
     BACKUP_CREATED = "backup_created"
     BACKUP_RESTORED = "backup_restored"
+    WEBHOOK_REPLAYED = "webhook_replayed"
 
 
 @attrs.frozen

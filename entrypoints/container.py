@@ -6,6 +6,9 @@ Evolution over HTTP) are two bindings of the same ports, chosen here from the se
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
@@ -30,6 +33,12 @@ from adapters.memory.alert_store import InMemoryAlertStore
 from adapters.memory.backup_store import InMemoryBackupStore
 from adapters.memory.inbox_writer import InMemoryInboxWriter
 from adapters.memory.notifier import InMemoryNotifier
+from adapters.memory.operations import (
+    InMemoryAuditRetention,
+    InMemoryJobLedger,
+    InMemoryLeaderLock,
+    InMemoryWorkerHeartbeats,
+)
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.observability.prometheus_telemetry import PrometheusTelemetry
@@ -38,6 +47,12 @@ from adapters.postgres.backup_store import AsyncpgBackupStore
 from adapters.postgres.inbox_writer import AsyncpgInboxWriter
 from adapters.postgres.migrations import migrate
 from adapters.postgres.notifier import AsyncpgNotifier
+from adapters.postgres.operations import (
+    AsyncpgAuditRetention,
+    AsyncpgJobLedger,
+    AsyncpgLeaderLock,
+    AsyncpgWorkerHeartbeats,
+)
 from adapters.postgres.pool import close_pool, create_pool
 from adapters.postgres.unit_of_work import AsyncpgUnitOfWork
 from adapters.security.jwt_codec import PyJwtCodec
@@ -55,6 +70,11 @@ from application.instances.organizations import OrganizationSecrets
 from application.instances.qr_stream import QrStreamService, StreamPolicy
 from application.instances.quick_create import QuickCreateService
 from application.instances.service import InstancePolicy, InstanceService
+from application.operations.dead_letters import DeadLetterService
+from application.operations.health_sweep import HealthSweep
+from application.operations.heartbeat import WorkerHeartbeat
+from application.operations.housekeeping import AuditPurge, StoreGauges
+from application.operations.periodic import PeriodicJob, PeriodicJobs
 from application.operations.readiness import ReadinessService
 from application.ports.alerts import AlertChannel
 from application.ports.telemetry import Alerter
@@ -176,6 +196,26 @@ def _alerter(engine: AlertEngine) -> Alerter:
     """The engine as the use cases' port, a seam of its own: tests that record alerts
     replace this one and keep the engine behind the measurement feed."""
     return engine
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+INBOX_RETENTION_EVERY_S = 600.0
+AUDIT_RETENTION_EVERY_S = 3600.0
+GAUGES_EVERY_S = 15.0
+
+
+def _periodic_jobs(s: Settings, sweep: HealthSweep, processor: WebhookProcessor,
+                   audit_purge: AuditPurge, gauges: StoreGauges) -> list[PeriodicJob]:
+    """The leader's jobs: a job is a name, an interval and one pass of its use case."""
+    jobs = [PeriodicJob("health_sweep", s.health_sweep_s, sweep.sweep),
+            PeriodicJob("inbox_retention", INBOX_RETENTION_EVERY_S, processor.purge_processed),
+            PeriodicJob("audit_retention", AUDIT_RETENTION_EVERY_S, audit_purge.purge)]
+    if s.operations_metrics:
+        jobs.append(PeriodicJob("store_gauges", GAUGES_EVERY_S, gauges.refresh))
+    return jobs
 
 
 def _storage(s: Settings) -> str:
@@ -315,8 +355,47 @@ class Container(containers.DeclarativeContainer):
         sealer=sealer, secrets=organizations, clock=clock, ids=ids)
     sync = providers.Singleton(SyncService, uow=uow.provider, evolution=evolution,
                                secrets=organizations, clock=clock, ids=ids, alerter=alerter)
-    readiness = providers.Singleton(ReadinessService, uow=uow.provider, evolution=evolution,
-                                    clock=clock)
+    # Operations: heartbeats, the leader and its periodic jobs, dead letters
+    worker_id = providers.Singleton(_worker_id)
+    heartbeats = providers.Selector(
+        storage,
+        memory=providers.Singleton(InMemoryWorkerHeartbeats),
+        postgres=providers.Singleton(AsyncpgWorkerHeartbeats, pool=pg_pool),
+    )
+    leader_lock = providers.Selector(
+        storage,
+        memory=providers.Singleton(InMemoryLeaderLock),
+        postgres=providers.Singleton(AsyncpgLeaderLock, dsn=settings.provided.database_url),
+    )
+    job_ledger = providers.Selector(
+        storage,
+        memory=providers.Singleton(InMemoryJobLedger, clock=clock),
+        postgres=providers.Singleton(AsyncpgJobLedger, dsn=settings.provided.database_url,
+                                     pool=pg_pool),
+    )
+    audit_retention = providers.Selector(
+        storage,
+        memory=providers.Singleton(InMemoryAuditRetention),
+        postgres=providers.Singleton(AsyncpgAuditRetention, pool=pg_pool),
+    )
+    worker_heartbeat = providers.Singleton(WorkerHeartbeat, heartbeats=heartbeats, clock=clock,
+                                           worker_id=worker_id)
+    health_sweep = providers.Singleton(HealthSweep, uow=uow.provider, evolution=evolution,
+                                       clock=clock, alerter=alerter)
+    audit_purge = providers.Singleton(AuditPurge, retention=audit_retention, clock=clock,
+                                      retention_days=settings.provided.audit_retention_days)
+    store_gauges = providers.Singleton(StoreGauges, uow=uow.provider, clock=clock,
+                                       telemetry=telemetry)
+    periodic_jobs = providers.Singleton(_periodic_jobs, settings, health_sweep,
+                                        webhook_processor, audit_purge, store_gauges)
+    periodic = providers.Singleton(PeriodicJobs, jobs=periodic_jobs, leader=leader_lock,
+                                   ledger=job_ledger, clock=clock, telemetry=telemetry,
+                                   worker_id=worker_id)
+    dead_letters = providers.Singleton(DeadLetterService, uow=uow.provider, clock=clock)
+    readiness = providers.Singleton(
+        ReadinessService, uow=uow.provider, evolution=evolution, clock=clock,
+        heartbeats=heartbeats, stale_after_s=settings.provided.worker_stale_s,
+        worker_required=settings.provided.embedded)
 
 
 @asynccontextmanager
@@ -341,6 +420,13 @@ async def running(container: Container) -> AsyncIterator[Container]:
             await container.background().close()
             await container.alert_engine().close()
             await container.inbox_writer().close()
+            await _close_job_ledger(container)
+
+
+async def _close_job_ledger(container: Container) -> None:
+    ledger = container.job_ledger()
+    if isinstance(ledger, AsyncpgJobLedger):
+        await ledger.close()
 
 
 def _gauges(container: Container) -> None:

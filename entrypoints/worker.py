@@ -1,4 +1,5 @@
-"""The background loops: webhook processing, and flag cache invalidation."""
+"""The background loops: webhook processing with its heartbeat and the leader's periodic
+jobs, and flag cache invalidation."""
 
 from __future__ import annotations
 
@@ -15,17 +16,18 @@ from entrypoints.container import Container
 
 log = structlog.get_logger(__name__)
 IDLE_POLL_S = 0.5  # also catches retries that came due, and signals lost while reconnecting
-PURGE_EVERY_S = 600.0
+HEARTBEATS_PER_STALE_WINDOW = 3  # a single late write does not make a live worker stale
 
 
 async def process_webhooks(container: Container) -> None:
     """Run until cancelled: drain due inbox events, then sleep until woken or polled; beside
-    it, delete processed events past their retention."""
-    retention = asyncio.create_task(_purge_processed(container), name="inbox-retention")
+    it, publish this worker's heartbeat and, while it leads, run the periodic jobs."""
+    beside = [asyncio.create_task(_publish_heartbeat(container), name="worker-heartbeat"),
+              asyncio.create_task(container.periodic().run(), name="periodic-jobs")]
     try:
         await _drain(container)
     finally:
-        await stopped(retention)
+        await stopped(*beside)
 
 
 async def stopped(*tasks: asyncio.Task[Any]) -> None:
@@ -37,25 +39,26 @@ async def stopped(*tasks: asyncio.Task[Any]) -> None:
             await task
 
 
-async def _purge_processed(container: Container) -> None:
-    processor = container.webhook_processor()
+async def _publish_heartbeat(container: Container) -> None:
+    heartbeat = container.worker_heartbeat()
+    every_s = container.settings().worker_stale_s / HEARTBEATS_PER_STALE_WINDOW
+    published = False
     while True:
         try:
-            purged = await processor.purge_processed()
-            if purged:
-                log.info("inbox_purged", events=purged)
+            published = await heartbeat.publish() or published
         except ApplicationError as exc:
-            log.warning("inbox_purge_failed", error=type(exc).__name__)
-        await asyncio.sleep(PURGE_EVERY_S)
+            log.warning("heartbeat_not_published", error=type(exc).__name__)
+        # Until the loop's first cycle is out, look again soon: readiness waits on it.
+        await asyncio.sleep(every_s if published else 0.05)
 
 
 async def _drain(container: Container) -> None:
     processor = container.webhook_processor()
-    readiness = container.readiness()
+    heartbeat = container.worker_heartbeat()
     wake = asyncio.Event()
     async with _on_signal(container.notifier(), INBOX_TOPIC, wake.set):
         while True:
-            readiness.beat()
+            heartbeat.beat()
             try:
                 claimed = await processor.process_due()
             except ApplicationError as exc:

@@ -13,7 +13,15 @@ from entrypoints.http.auth import JWT_KEY, JWT_SECRET_KEY
 from entrypoints.http.keys import CONTAINER
 from entrypoints.http.middlewares import OBSERVE_KEY, request_context
 from entrypoints.http.pages import setup_pages
-from entrypoints.http.routes import admin, backups, instances, legacy, operations, webhooks
+from entrypoints.http.routes import (
+    admin,
+    backups,
+    dead_letters,
+    instances,
+    legacy,
+    operations,
+    webhooks,
+)
 from entrypoints.http.routes.operations import METRICS_OPEN_KEY
 from entrypoints.http.server import EdgeRunner
 from entrypoints.http.sse import STREAMS, end_streams
@@ -34,7 +42,7 @@ def create_app(container: Container, run_worker: bool | None = None) -> web.Appl
     app[STREAMS] = set()
     app.on_shutdown.append(end_streams)
     setup_pages(app, settings.connect_frame_ancestors)
-    for module in (instances, legacy, webhooks, admin, operations, backups):
+    for module in (instances, legacy, webhooks, admin, operations, backups, dead_letters):
         app.router.add_routes(module.routes)
     worker = settings.embedded if run_worker is None else run_worker
     app.cleanup_ctx.append(lambda a: _lifecycle(a, container, worker))

@@ -16,14 +16,20 @@ async def test_health_is_pass_as_health_json(service: Service) -> None:
     assert await response.json() == {"status": "pass"}
 
 
-async def test_readiness_reports_each_check_with_latency(service: Service) -> None:
+async def test_readiness_reports_each_check_in_the_health_check_format(service: Service) -> None:
     response = await service.client.get("/api/health/ready")
-    body = await response.json()
+    body = await response.json(content_type="application/health+json")
     assert response.status == 200, body
     assert body["status"] == "pass"
-    assert body["checks"]["storage"]["status"] == "pass"
-    assert "latency_ms" in body["checks"]["evolution"]
-    assert body["checks"]["worker"]["status"] == "pass"
+    assert set(body["checks"]) == {"postgres:responseTime", "evolution:responseTime",
+                                   "worker:heartbeat"}
+    for name, unit in (("postgres:responseTime", "ms"), ("evolution:responseTime", "ms"),
+                       ("worker:heartbeat", "s")):
+        (check,) = body["checks"][name]
+        assert check["status"] == "pass", (name, check)
+        assert check["observedUnit"] == unit
+        assert isinstance(check["observedValue"], int | float)
+        assert check["time"].endswith("Z")
 
 
 async def test_request_id_is_echoed_when_sent_and_generated_otherwise(service: Service) -> None:
@@ -147,5 +153,6 @@ async def test_readiness_is_503_naming_the_failing_check_when_evolution_is_down(
     body = await response.json(content_type=None)
     assert response.status == 503
     assert body["status"] == "fail"
-    assert body["checks"]["evolution"]["status"] == "fail"
-    assert body["checks"]["storage"]["status"] == "pass"
+    assert body["checks"]["evolution:responseTime"][0]["status"] == "fail"
+    assert body["checks"]["evolution:responseTime"][0]["output"]
+    assert body["checks"]["postgres:responseTime"][0]["status"] == "pass"

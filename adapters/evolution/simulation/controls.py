@@ -20,6 +20,12 @@ class SimulationControls:
         """Send any event (MESSAGES_UPSERT...) through the instance's webhook."""
         self.sim.emit(name, event, data)
 
+    def drop_silently(self, name: str) -> None:
+        """The phone unlinks and no webhook says so (a lost delivery, a webhook turned off):
+        only ``connectionState`` tells, as ``close``."""
+        inst = self.sim.instances[name]
+        inst.state, inst.db_status, inst.qr = "close", "close", None
+
     async def wait_deliveries(self) -> None:
         """Until every webhook sent so far has been delivered or given up on."""
         await self.sim.wait_deliveries()

@@ -25,17 +25,28 @@ class HealthSchema(Schema):
 
 
 class ReadinessCheckSchema(Schema):
+    """One result of a check, in the IETF health-check format."""
+
+    componentId = fields.String()
     status = fields.String(required=True, validate=validate.OneOf(["pass", "warn", "fail"]))
-    latency_ms = fields.Float()
-    detail = fields.String()
-    required = fields.Boolean()
-    last_beat_s_ago = fields.Float()
+    observedValue = fields.Float(required=True, allow_none=True)
+    observedUnit = fields.String(required=True, validate=validate.OneOf(["ms", "s"]))
+    time = fields.String(required=True)
+    output = fields.String()
+
+
+class ReadinessChecksSchema(Schema):
+    postgres = fields.List(fields.Nested(ReadinessCheckSchema), required=True,
+                           data_key="postgres:responseTime")
+    evolution = fields.List(fields.Nested(ReadinessCheckSchema), required=True,
+                            data_key="evolution:responseTime")
+    worker = fields.List(fields.Nested(ReadinessCheckSchema), required=True,
+                         data_key="worker:heartbeat")
 
 
 class ReadinessSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(["pass", "warn", "fail"]))
-    checks = fields.Dict(keys=fields.String(), values=fields.Nested(ReadinessCheckSchema),
-                         required=True)
+    checks = fields.Nested(ReadinessChecksSchema, required=True)
 
 
 class WebhookEnvelope(Schema):

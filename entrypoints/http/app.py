@@ -15,6 +15,7 @@ from entrypoints.http.middlewares import OBSERVE_KEY, request_context
 from entrypoints.http.pages import setup_pages
 from entrypoints.http.routes import (
     admin,
+    alerts,
     backups,
     dead_letters,
     instances,
@@ -42,7 +43,7 @@ def create_app(container: Container, run_worker: bool | None = None) -> web.Appl
     app[STREAMS] = set()
     app.on_shutdown.append(end_streams)
     setup_pages(app, settings.connect_frame_ancestors)
-    for module in (instances, legacy, webhooks, admin, operations, backups, dead_letters):
+    for module in (instances, legacy, webhooks, admin, operations, backups, dead_letters, alerts):
         app.router.add_routes(module.routes)
     worker = settings.embedded if run_worker is None else run_worker
     app.cleanup_ctx.append(lambda a: _lifecycle(a, container, worker))

@@ -46,7 +46,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from application.errors import ApplicationError
     from entrypoints.container import build_container
     from entrypoints.http.app import create_app
-    from entrypoints.http.server import CannotListen, serve
+    from entrypoints.http.server import CannotListen, serve, tls_context
 
     warnings = _development_warnings(settings)
     if warnings:
@@ -62,7 +62,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     try:
-        asyncio.run(serve(app, host, port, settings.http_header_timeout_s, _listening))
+        tls = (tls_context(settings.tls_cert_file, settings.tls_key_file)
+               if settings.tls_cert_file and settings.tls_key_file else None)
+        asyncio.run(serve(app, host, port, settings.http_header_timeout_s, _listening, tls))
     except CannotListen as exc:
         print(f"wachannel: {exc}", file=sys.stderr, flush=True)
         return 1

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import ssl
+
 import aiohttp
 
 
@@ -9,7 +11,10 @@ def create_client_session(pool_size: int, keepalive_s: float = 30.0) -> aiohttp.
     Call it inside the running loop and close it at shutdown. No session-wide timeout: each
     call sets its own, so a slow webhook receiver cannot eat Evolution's budget.
     """
+    # Evolution's certificate and host name are verified against the system's trust store,
+    # spelled out so that no default can quietly turn it off.
+    verified = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     connector = aiohttp.TCPConnector(limit=pool_size, limit_per_host=pool_size,
-                                     keepalive_timeout=keepalive_s)
+                                     keepalive_timeout=keepalive_s, ssl=verified)
     return aiohttp.ClientSession(connector=connector,
                                  timeout=aiohttp.ClientTimeout(total=None))

@@ -15,6 +15,7 @@ import errno
 import os
 import signal
 import socket
+import ssl
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -194,14 +195,32 @@ class CannotListen(Exception):
     """One line: the address, and why nothing can listen on it."""
 
 
-def url_of(address: Any) -> str:
+def url_of(address: Any, scheme: str = "http") -> str:
     host, port = address[0], address[1]
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
+
+
+def tls_context(cert_file: str, key_file: str) -> ssl.SSLContext:
+    """The server side of HTTPS: TLS 1.2 or newer, the certificate chain and its key.
+
+    Raises ``CannotListen`` (one line naming the variable) when they cannot be loaded."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert_file, key_file)
+    except (ssl.SSLError, OSError) as exc:
+        # Which file is wrong is not always knowable; both are named, never their content.
+        raise CannotListen(f"TLS_CERT_FILE / TLS_KEY_FILE: cannot load the certificate and "
+                           f"key ({getattr(exc, 'reason', None) or type(exc).__name__})"
+                           ) from None
+    return context
 
 
 async def serve(app: web.Application, host: str, port: int, header_timeout_s: float,
-                listening: Callable[[str], None]) -> None:
-    """Run ``app`` on host:port until SIGINT or SIGTERM, then shut down gracefully.
+                listening: Callable[[str], None],
+                ssl_context: ssl.SSLContext | None = None) -> None:
+    """Run ``app`` on host:port until SIGINT or SIGTERM, then shut down gracefully; HTTPS
+    only when ``ssl_context`` is given.
 
     A signal during start-up (a database that does not answer, say) abandons it at once; a
     second signal abandons the graceful shutdown.
@@ -221,14 +240,14 @@ async def serve(app: web.Application, host: str, port: int, header_timeout_s: fl
         loop.add_signal_handler(signum, on_signal)
     try:
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
+        site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
         try:
             await site.start()
         except OSError as exc:
             raise CannotListen(f"cannot listen on {url_of((host, port))}: "
                                f"{_reason(exc)}") from None
         for address in runner.addresses:
-            listening(url_of(address))
+            listening(url_of(address, "https" if ssl_context else "http"))
         await stop.wait()
     finally:
         await runner.cleanup()

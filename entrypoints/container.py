@@ -41,6 +41,7 @@ from adapters.memory.operations import (
 )
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
+from adapters.observability.process_readings import LocalProcessReadings
 from adapters.observability.prometheus_telemetry import PrometheusTelemetry
 from adapters.postgres.alert_store import AsyncpgAlertStore
 from adapters.postgres.backup_store import AsyncpgBackupStore
@@ -58,6 +59,7 @@ from adapters.postgres.unit_of_work import AsyncpgUnitOfWork
 from adapters.security.jwt_codec import PyJwtCodec
 from adapters.system.clock import RandomIdGenerator, SystemClock
 from application.alerting.engine import AlertEngine, DeliveryPolicy
+from application.alerting.evaluation import AlertEvaluation
 from application.alerting.feed import AlertingTelemetry
 from application.audit.export import AuditExporter
 from application.audit.service import AuditService
@@ -205,14 +207,17 @@ def _worker_id() -> str:
 INBOX_RETENTION_EVERY_S = 600.0
 AUDIT_RETENTION_EVERY_S = 3600.0
 GAUGES_EVERY_S = 15.0
+ALERT_EVALUATION_EVERY_S = 60.0
 
 
 def _periodic_jobs(s: Settings, sweep: HealthSweep, processor: WebhookProcessor,
-                   audit_purge: AuditPurge, gauges: StoreGauges) -> list[PeriodicJob]:
+                   audit_purge: AuditPurge, gauges: StoreGauges,
+                   alerts: AlertEvaluation) -> list[PeriodicJob]:
     """The leader's jobs: a job is a name, an interval and one pass of its use case."""
     jobs = [PeriodicJob("health_sweep", s.health_sweep_s, sweep.sweep),
             PeriodicJob("inbox_retention", INBOX_RETENTION_EVERY_S, processor.purge_processed),
-            PeriodicJob("audit_retention", AUDIT_RETENTION_EVERY_S, audit_purge.purge)]
+            PeriodicJob("audit_retention", AUDIT_RETENTION_EVERY_S, audit_purge.purge),
+            PeriodicJob("alert_evaluation", ALERT_EVALUATION_EVERY_S, alerts.evaluate)]
     if s.operations_metrics:
         jobs.append(PeriodicJob("store_gauges", GAUGES_EVERY_S, gauges.refresh))
     return jobs
@@ -386,8 +391,14 @@ class Container(containers.DeclarativeContainer):
                                       retention_days=settings.provided.audit_retention_days)
     store_gauges = providers.Singleton(StoreGauges, uow=uow.provider, clock=clock,
                                        telemetry=telemetry)
+    alert_evaluation = providers.Singleton(
+        AlertEvaluation, uow=uow.provider, engine=alert_engine, clock=clock,
+        readings=providers.Singleton(
+            LocalProcessReadings, feed=alert_feed, pool_in_use=evolution_pool_in_use,
+            pool_size=settings.provided.evolution_pool_size))
     periodic_jobs = providers.Singleton(_periodic_jobs, settings, health_sweep,
-                                        webhook_processor, audit_purge, store_gauges)
+                                        webhook_processor, audit_purge, store_gauges,
+                                        alert_evaluation)
     periodic = providers.Singleton(PeriodicJobs, jobs=periodic_jobs, leader=leader_lock,
                                    ledger=job_ledger, clock=clock, telemetry=telemetry,
                                    worker_id=worker_id)

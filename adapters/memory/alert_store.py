@@ -43,3 +43,6 @@ class InMemoryAlertStore(AlertStore):
 
     async def recent(self, limit: int) -> list[AlertRecord]:
         return sorted(self._alerts.values(), key=lambda a: a.last_at, reverse=True)[:limit]
+
+    async def firing(self, rule: str) -> list[str]:
+        return sorted(k for (r, k), state in self._states.items() if r == rule and state.firing)

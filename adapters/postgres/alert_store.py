@@ -25,6 +25,7 @@ _EPISODE = (
     "state = EXCLUDED.state, detail = EXCLUDED.detail, last_at = EXCLUDED.last_at")
 _DELIVERY = ("UPDATE alerts SET channels = channels || jsonb_build_object($2::text, $3::text) "
              "WHERE id = $1")
+_FIRING = "SELECT key FROM alert_states WHERE rule = $1 AND firing ORDER BY key"
 _RECENT = ("SELECT id, rule, key, severity, state, detail, first_at, last_at, channels "
            "FROM alerts ORDER BY last_at DESC, id LIMIT $1")
 
@@ -56,6 +57,11 @@ class AsyncpgAlertStore(AlertStore):
         with translated():
             rows = await self._pool.fetch(_RECENT, limit)
         return [_to_record(r) for r in rows]
+
+    async def firing(self, rule: str) -> list[str]:
+        with translated():
+            rows = await self._pool.fetch(_FIRING, rule)
+        return [r["key"] for r in rows]
 
 
 def _to_state(rule: str, key: str, row: Any) -> AlertState:

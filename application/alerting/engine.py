@@ -69,6 +69,10 @@ class AlertEngine(Alerter):
     async def recent(self, limit: int = 50) -> list[AlertRecord]:
         return await self._store.recent(limit)
 
+    async def firing(self, rule: str) -> list[str]:
+        """The keys of ``rule`` firing now, on any replica."""
+        return await self._store.firing(rule)
+
     async def send_test(self) -> dict[str, str]:
         """One test notice to every channel, waited for: the outcome of each."""
         notice = Notice("alert", str(self._ids.uuid()), "test", "", "warning",

@@ -16,6 +16,11 @@ class AlertingTelemetry(Telemetry):
     def __init__(self, inner: Telemetry, engine: AlertEngine) -> None:
         self._inner = inner
         self._engine = engine
+        # Cumulative, for the windowed evaluation: the use cases behind this feed (connect,
+        # the worker, the Evolution transport) are where nearly every error is counted.
+        self.webhooks_failed = 0
+        self.webhooks_total = 0
+        self.errors = 0
 
     def qr_generated(self, seconds: float) -> None:
         self._inner.qr_generated(seconds)
@@ -27,6 +32,8 @@ class AlertingTelemetry(Telemetry):
 
     def webhook_processed(self, event: str, outcome: str, seconds: float) -> None:
         self._inner.webhook_processed(event, outcome, seconds)
+        self.webhooks_total += 1
+        self.webhooks_failed += outcome == "failed"
         limit = self._engine.policy.webhook_processing_ms
         ms = seconds * 1000
         self._engine.observe("webhook_processing_slow", bad=slow(ms, limit),
@@ -37,6 +44,7 @@ class AlertingTelemetry(Telemetry):
 
     def error(self, kind: str) -> None:
         self._inner.error(kind)
+        self.errors += 1
 
     def legacy_route_used(self, route: str, organization_id: str) -> None:
         self._inner.legacy_route_used(route, organization_id)
@@ -57,6 +65,7 @@ class AlertingTelemetry(Telemetry):
         observer = getattr(self._inner, "request_finished", None)
         if observer is not None:
             observer(endpoint, outcome, seconds)
+        self.errors += outcome != "ok"
         if outcome == "circuit_open":
             return  # not sent: no answer to time
         limit = self._engine.policy.api_response_ms

@@ -41,6 +41,10 @@ class AlertStore(ABC):
     async def recent(self, limit: int) -> list[AlertRecord]:
         """The latest episodes, newest first."""
 
+    @abstractmethod
+    async def firing(self, rule: str) -> list[str]:
+        """The keys whose state for ``rule`` is firing now."""
+
 
 class AlertChannel(ABC):
     """One way to reach a person (Slack, email, SMS, the log)."""
@@ -55,3 +59,23 @@ class AlertChannel(ABC):
     async def close(self) -> None:
         """Release what the channel holds (a session); a channel holding nothing keeps this."""
         return None
+
+
+class ProcessReadings(ABC):
+    """What this process has counted so far, for the windowed alert rules."""
+
+    @abstractmethod
+    def errors(self) -> float:
+        """Failures of every kind counted since the process started."""
+
+    @abstractmethod
+    def webhooks(self) -> tuple[int, int]:
+        """Webhook events processed since the process started: (failed, total)."""
+
+    @abstractmethod
+    def memory_bytes(self) -> int:
+        """Resident memory now."""
+
+    @abstractmethod
+    def pool(self) -> tuple[int, int]:
+        """Evolution connections: (in use now, pool size)."""

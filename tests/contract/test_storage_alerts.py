@@ -49,11 +49,13 @@ async def test_failures_from_two_replicas_at_once_are_counted_together_and_alert
     notices = [d.notice for d in decisions if d.notice]
     assert len(notices) == 1
     assert notices[0].kind == "alert"
+    assert await replicas[0].firing("qr_failures") == [""]
     recovered = await replicas[1].decide("qr_failures", "", _failure(20, bad=False))
     assert recovered.notice is not None
     assert recovered.notice.alert_id == notices[0].alert_id
     again = await replicas[0].decide("qr_failures", "", _failure(21, bad=False))
     assert again.notice is None
+    assert await replicas[0].firing("qr_failures") == []
 
 
 async def test_an_episode_is_listed_with_each_channels_outcome(replicas):

@@ -42,6 +42,7 @@ from adapters.memory.operations import (
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.observability.process_readings import LocalProcessReadings
+from adapters.observability.prometheus_reader import PrometheusTelemetryReader
 from adapters.observability.prometheus_telemetry import PrometheusTelemetry
 from adapters.postgres.alert_store import AsyncpgAlertStore
 from adapters.postgres.backup_store import AsyncpgBackupStore
@@ -76,6 +77,7 @@ from application.operations.dead_letters import DeadLetterService
 from application.operations.health_sweep import HealthSweep
 from application.operations.heartbeat import WorkerHeartbeat
 from application.operations.housekeeping import AuditPurge, StoreGauges
+from application.operations.monitoring import MonitoringSampler, MonitoringService
 from application.operations.periodic import PeriodicJob, PeriodicJobs
 from application.operations.readiness import ReadinessService
 from application.ports.alerts import AlertChannel
@@ -407,6 +409,11 @@ class Container(containers.DeclarativeContainer):
         ReadinessService, uow=uow.provider, evolution=evolution, clock=clock,
         heartbeats=heartbeats, stale_after_s=settings.provided.worker_stale_s,
         worker_required=settings.provided.embedded)
+    telemetry_reader = providers.Singleton(PrometheusTelemetryReader, telemetry=telemetry)
+    monitoring_sampler = providers.Singleton(MonitoringSampler, reader=telemetry_reader,
+                                             uow=uow.provider, clock=clock)
+    monitoring = providers.Singleton(MonitoringService, sampler=monitoring_sampler,
+                                     rollout=rollout, uow=uow.provider)
 
 
 @asynccontextmanager

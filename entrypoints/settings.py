@@ -69,6 +69,8 @@ class Settings:
     # Defaults keep the pages' settings out of every other group's constructor calls.
     connect_frame_ancestors: tuple[str, ...] = ()
     connect_link_ttl_s: float = 900
+    # How often the dashboard's sampler reads the telemetry (one chart point each time).
+    monitoring_sample_s: float = 5.0
     # Alerts: thresholds of API.md 10 and the channels (URLs may hold secrets: never echoed).
     alert_qr_consecutive_failures: int = 5
     alert_api_response_ms: float = 10_000
@@ -210,6 +212,7 @@ def _operations(e: _Env) -> dict[str, Any]:
         "audit_retention_days": e.integer("AUDIT_RETENTION_DAYS", 2557, 2557, 100_000),
         "alert_cooldown_s": e.number("ALERT_COOLDOWN_S", 300, 0, 86_400),
         "log_level": e.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info"),
+        "monitoring_sample_s": e.number("MONITORING_SAMPLE_S", 5, 0.2, 3600),
     }
 
 

@@ -53,6 +53,19 @@ class Sample:
     inbox: dict[str, int]
 
 
+@attrs.frozen
+class Counts:
+    instances: dict[str, int]
+    inbox: dict[str, int]
+
+
+async def _now_counts(uow_factory: UnitOfWorkFactory) -> Counts:
+    async with uow_factory() as uow:
+        states = Counter(str(i.state) for i in await uow.instances.all())
+        inbox = await uow.inbox.counts()
+    return Counts(dict(sorted(states.items())), {str(s): inbox.get(s, 0) for s in InboxStatus})
+
+
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 2)
 
@@ -80,11 +93,8 @@ class MonitoringSampler:
         if self._last is not None:
             values = _interval(now - self._last[0], self._last[1], reading)
         self._last = (now, reading)
-        async with self._uow() as uow:
-            states = Counter(str(i.state) for i in await uow.instances.all())
-            inbox = await uow.inbox.counts()
-        point = Sample(self._clock.now().timestamp(), values, dict(sorted(states.items())),
-                       {str(s): inbox.get(s, 0) for s in InboxStatus})
+        counts = await _now_counts(self._uow)
+        point = Sample(self._clock.now().timestamp(), values, counts.instances, counts.inbox)
         self._samples.append(point)
         return point
 
@@ -134,6 +144,6 @@ class MonitoringService:
             stage = {"percentage": flag["percentage"], "stages": list(STAGES),
                      "index": STAGES.index(flag["percentage"])
                      if flag["percentage"] in STAGES else None}
-        return {"series": self._sampler.series(), "instances": latest.instances,
-                "inbox": latest.inbox, "flag": flag, "stage": stage,
-                "sampled_at": latest.at}
+        now = await _now_counts(self._uow)
+        return {"series": self._sampler.series(), "instances": now.instances,
+                "inbox": now.inbox, "flag": flag, "stage": stage, "sampled_at": latest.at}

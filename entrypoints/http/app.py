@@ -23,9 +23,11 @@ from entrypoints.http.routes import (
     operations,
     webhooks,
 )
+from entrypoints.http.routes.monitoring import routes as monitoring_routes
 from entrypoints.http.routes.operations import METRICS_OPEN_KEY
 from entrypoints.http.server import EdgeRunner
 from entrypoints.http.sse import STREAMS, end_streams
+from entrypoints.sampling import sample_telemetry
 from entrypoints.worker import process_webhooks, stopped, watch_flags
 
 log = structlog.get_logger(__name__)
@@ -45,6 +47,7 @@ def create_app(container: Container, run_worker: bool | None = None) -> web.Appl
     setup_pages(app, settings.connect_frame_ancestors)
     for module in (instances, legacy, webhooks, admin, operations, backups, dead_letters, alerts):
         app.router.add_routes(module.routes)
+    app.router.add_routes(monitoring_routes)
     worker = settings.embedded if run_worker is None else run_worker
     app.cleanup_ctx.append(lambda a: _lifecycle(a, container, worker))
     return app
@@ -60,7 +63,8 @@ async def _lifecycle(app: web.Application, container: Container,
 async def _background(app: web.Application, container: Container,
                       worker: bool) -> AsyncIterator[None]:
     metrics = await _metrics_listener(container)
-    tasks = [asyncio.create_task(watch_flags(container), name="watch-flags")]
+    tasks = [asyncio.create_task(watch_flags(container), name="watch-flags"),
+             asyncio.create_task(sample_telemetry(container), name="monitoring-sampler")]
     if worker:
         tasks.append(asyncio.create_task(process_webhooks(container), name="webhook-worker"))
     app[BACKGROUND] = tasks

@@ -29,7 +29,11 @@ def _token(request: web.Request, allow_browser: bool) -> str | None:
 
 def authenticate(request: web.Request, roles: frozenset[Role],
                  allow_browser: bool = False) -> Actor:
-    token = _token(request, allow_browser)
+    return token_actor(request, _token(request, allow_browser), roles)
+
+
+def token_actor(request: web.Request, token: str | None, roles: frozenset[Role]) -> Actor:
+    """The caller ``token`` names, whichever way it came (a header, a cookie, a form)."""
     claims = request.app[JWT_KEY].decode(token, request.app[JWT_SECRET_KEY]) if token else None
     if not claims:
         raise Unauthenticated("a valid bearer token is required")

@@ -27,7 +27,9 @@ STATIC_PREFIX = "/static/"
 # Static URLs carry a digest of the file, so a year of caching never serves a stale file.
 STATIC_CACHE = "public, max-age=31536000, immutable"
 FRAME_ANCESTORS = web.AppKey("frame_ancestors", tuple)
-_STATIC_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*(\.[a-z0-9_-]+)*\.(css|js|png|svg|txt)")
+# Third-party files sit in vendor/ beside their licences, one level down and no further.
+_STATIC_NAME = re.compile(
+    r"(vendor/)?[a-z0-9][a-z0-9_-]*(\.[a-z0-9_-]+)*\.(css|js|png|svg|txt)")
 _STATIC_TYPES = {"css": "text/css", "js": "text/javascript", "png": "image/png",
                  "svg": "image/svg+xml", "txt": "text/plain"}
 
@@ -38,7 +40,7 @@ def setup_pages(app: web.Application, frame_ancestors: tuple[str, ...]) -> None:
                          undefined=jinja2.StrictUndefined)
     aiohttp_jinja2.get_env(app).globals["static_url"] = static_url
     app[FRAME_ANCESTORS] = frame_ancestors
-    app.router.add_get(STATIC_PREFIX + "{file}", static_file)
+    app.router.add_get(STATIC_PREFIX + "{file:(vendor/)?[^/]+}", static_file)
 
 
 def static_url(name: str) -> str:
@@ -84,4 +86,5 @@ async def static_file(request: web.Request) -> web.FileResponse:
 
 @cache
 def _listing() -> frozenset[str]:
-    return frozenset(p.name for p in STATIC.iterdir() if p.is_file())
+    return frozenset(p.relative_to(STATIC).as_posix() for p in (
+        *STATIC.iterdir(), *(STATIC / "vendor").glob("*")) if p.is_file())

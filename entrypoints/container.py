@@ -6,6 +6,8 @@ Evolution over HTTP) are two bindings of the same ports, chosen here from the se
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 import socket
@@ -69,6 +71,7 @@ from application.backups.service import BackupService
 from application.backups.sync import SyncService
 from application.instances.background import BackgroundTasks
 from application.instances.connect import ConnectPolicy, ConnectService
+from application.instances.connect_link import ConnectLinkService
 from application.instances.organizations import OrganizationSecrets
 from application.instances.qr_stream import QrStreamService, StreamPolicy
 from application.instances.quick_create import QuickCreateService
@@ -163,6 +166,13 @@ def _stream_policy(s: Settings) -> StreamPolicy:
                         ping_s=s.qr_stream_ping_s, max_per_org=s.qr_streams_per_org)
 
 
+def _connect_link_secret(s: Settings) -> str:
+    # Links get their own key, derived from the JWT secret: no management token verifies as a
+    # link and no link as a management token.
+    return hmac.new(s.auth_jwt_secret.encode(), b"wachannel connect link",
+                    hashlib.sha256).hexdigest()
+
+
 def _instance_policy(s: Settings) -> InstancePolicy:
     return InstancePolicy(max_per_org=s.max_instances_per_org)
 
@@ -214,16 +224,12 @@ ALERT_EVALUATION_EVERY_S = 60.0
 
 def _periodic_jobs(s: Settings, sweep: HealthSweep, processor: WebhookProcessor,
                    audit_purge: AuditPurge, gauges: StoreGauges,
-                   alerts: AlertEvaluation, backups: BackupService,
-                   sync: SyncService) -> list[PeriodicJob]:
+                   alerts: AlertEvaluation) -> list[PeriodicJob]:
     """The leader's jobs: a job is a name, an interval and one pass of its use case."""
     jobs = [PeriodicJob("health_sweep", s.health_sweep_s, sweep.sweep),
             PeriodicJob("inbox_retention", INBOX_RETENTION_EVERY_S, processor.purge_processed),
             PeriodicJob("audit_retention", AUDIT_RETENTION_EVERY_S, audit_purge.purge),
-            PeriodicJob("alert_evaluation", ALERT_EVALUATION_EVERY_S, alerts.evaluate),
-            PeriodicJob("backup", s.backup_interval_s,
-                        partial(backups.take_scheduled, s.backup_retention_count)),
-            PeriodicJob("evolution_sync", s.sync_interval_s, sync.report)]
+            PeriodicJob("alert_evaluation", ALERT_EVALUATION_EVERY_S, alerts.evaluate)]
     if s.operations_metrics:
         jobs.append(PeriodicJob("store_gauges", GAUGES_EVERY_S, gauges.refresh))
     return jobs
@@ -337,6 +343,10 @@ class Container(containers.DeclarativeContainer):
         RolloutService, uow=uow.provider, clock=clock,
         initial_percentage=settings.provided.rollout_initial_percentage,
         max_error_rate=settings.provided.rollout_max_error_rate, flagged_path=flagged_path)
+    connect_links = providers.Singleton(
+        ConnectLinkService, uow=uow.provider, jwt=jwt,
+        secret=providers.Callable(_connect_link_secret, settings), clock=clock, rollout=rollout,
+        ttl_s=settings.provided.connect_link_ttl_s)
     quick_create = providers.Singleton(
         QuickCreateService, uow=uow.provider, instances=instances, connect=connect,
         rollout=rollout, background=background, clock=clock,
@@ -404,7 +414,7 @@ class Container(containers.DeclarativeContainer):
             pool_size=settings.provided.evolution_pool_size))
     periodic_jobs = providers.Singleton(_periodic_jobs, settings, health_sweep,
                                         webhook_processor, audit_purge, store_gauges,
-                                        alert_evaluation, backups, sync)
+                                        alert_evaluation)
     periodic = providers.Singleton(PeriodicJobs, jobs=periodic_jobs, leader=leader_lock,
                                    ledger=job_ledger, clock=clock, telemetry=telemetry,
                                    worker_id=worker_id)

@@ -23,6 +23,7 @@ from entrypoints.http.routes import (
     operations,
     webhooks,
 )
+from entrypoints.http.routes.connect_page import routes as connect_page_routes
 from entrypoints.http.routes.monitoring import routes as monitoring_routes
 from entrypoints.http.routes.operations import METRICS_OPEN_KEY
 from entrypoints.http.server import EdgeRunner
@@ -45,6 +46,7 @@ def create_app(container: Container, run_worker: bool | None = None) -> web.Appl
     app[STREAMS] = set()
     app.on_shutdown.append(end_streams)
     setup_pages(app, settings.connect_frame_ancestors)
+    app.router.add_routes(connect_page_routes)
     for module in (instances, legacy, webhooks, admin, operations, backups, dead_letters, alerts):
         app.router.add_routes(module.routes)
     app.router.add_routes(monitoring_routes)

@@ -31,6 +31,9 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
                     "description": "The same JWT, for a browser's EventSource."},
     "tokenQuery": {"type": "apiKey", "in": "query", "name": "token",
                    "description": "The same JWT, for a browser's EventSource."},
+    "connectLink": {"type": "apiKey", "in": "query", "name": "t",
+                    "description": "A connect link's token (POST .../connect-link): the connect "
+                                   "page and its QR stream, for that instance only."},
     "evolutionSignature": {"type": "apiKey", "in": "header", "name": "x-evolution-signature",
                            "description": "`sha256=<hex>`: HMAC-SHA256 of the raw body with "
                                           "the organization's webhook secret."},

@@ -17,3 +17,7 @@ def webhook_url(public_base_url: str, organization_id: str) -> str:
 
 def qr_stream_url(public_base_url: str, instance_id: UUID | str) -> str:
     return f"{public_base_url.rstrip('/')}{INSTANCES}/{instance_id}/qr/stream"
+
+
+def connect_page_url(public_base_url: str, instance_id: UUID | str, token: str) -> str:
+    return f"{public_base_url.rstrip('/')}/connect/{instance_id}?t={quote(token, safe='')}"

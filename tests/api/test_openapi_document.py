@@ -128,7 +128,8 @@ async def test_security_requirements_follow_who_may_call(service: Service) -> No
     for public in ("/api/health", "/api/health/ready", "/api/openapi.json"):
         assert paths[public]["get"]["security"] == []
     stream = paths[f"{BASE}/{{id}}/qr/stream"]["get"]["security"]
-    assert stream == [{"bearer": []}, {"tokenCookie": []}, {"tokenQuery": []}]
+    assert stream == [{"bearer": []}, {"tokenCookie": []}, {"tokenQuery": []},
+                      {"connectLink": []}]
     assert schemes["tokenCookie"]["name"] == "wachannel_token"
     for path in WEBHOOKS:
         webhook = paths[path]["post"]
@@ -153,6 +154,8 @@ async def test_document_says_what_the_live_routes_answer_to_an_anonymous_call(
             response = await service.client.request(method.upper(), concrete)
             if operation["security"] == []:
                 assert response.status < 400, f"{method} {path}"
+            elif operation["security"] == [{"connectLink": []}]:  # a page: 403, never a QR
+                assert response.status == 403, f"{method} {path}: {response.status}"
             elif {} in operation["security"]:  # a webhook: the body's apikey may authenticate
                 assert 400 <= response.status < 500, f"{method} {path}: {response.status}"
             else:

@@ -10,6 +10,7 @@ import attrs
 
 CRITICAL = "critical"
 WARNING = "warning"
+INSTANCE_DISCONNECTED = "instance_disconnected"
 
 
 @attrs.frozen

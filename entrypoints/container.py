@@ -264,8 +264,7 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(RandomIdGenerator)
     jwt = providers.Singleton(PyJwtCodec)
-    telemetry = providers.Singleton(PrometheusTelemetry,
-                                    recording=settings.provided.operations_metrics)
+    telemetry = providers.Singleton(PrometheusTelemetry)
     alert_policy = providers.Singleton(_alert_policy, settings)
     flagged_path = providers.Singleton(OutcomeWindow)
     background = providers.Singleton(BackgroundTasks)  # cancelled by ``running()`` at the end

@@ -84,5 +84,5 @@ class HealthSweep:
             await self._alerter.alert(
                 DISCONNECTED_ALERT,
                 f"instance {instance.id} of {instance.organization_id} is disconnected "
-                f"(seen by the health sweep)")
+                f"(seen by the health sweep)", key=str(instance.id))
         return 1

@@ -16,7 +16,8 @@ from application.ports.system import Clock
 from application.ports.telemetry import Alerter, Telemetry
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from domain.access import EVOLUTION_ACTOR
-from domain.instance import Instance, Outcome
+from domain.alerts import INSTANCE_DISCONNECTED
+from domain.instance import Instance, InstanceState, Outcome
 from domain.webhook import (
     LIFECYCLE_EVENTS,
     DomainEvent,
@@ -74,6 +75,8 @@ class WebhookProcessor:
         self._clock = clock
         self._telemetry = telemetry
         self._alerter = alerter
+        # State changes seen in the transaction under way, announced once it committed.
+        self._moved: dict[str, tuple[Instance, InstanceState]] = {}
         self._policy = policy
         self._instance_ids: dict[str, UUID] = {}
 
@@ -155,9 +158,11 @@ class WebhookProcessor:
                 await uow.commit()
         except Exception as exc:  # one poisoned event must never stop the worker
             outcome = "failed"
+            self._moved.pop(event.instance_name, None)
             await self._failed(event, exc)
         self._telemetry.webhook_processed(event.event, outcome,
                                           self._clock.monotonic() - started)
+        await self._announce_move(event.instance_name)
 
     async def _apply(self, uow: UnitOfWork, event: InboxEvent) -> str:
         """The event's effect within ``uow``, and its ``done`` mark; returns the outcome."""
@@ -182,10 +187,25 @@ class WebhookProcessor:
                                        meaning.qr.issued_at, evolution_time)
             return str(transition.outcome)
         transition = await move(uow, instance, meaning.signal, EVOLUTION_ACTOR, self._clock.now())
+        if transition.changed:
+            self._moved[instance.evolution_name] = (instance, transition.current)
         if transition.outcome is Outcome.ILLEGAL:
             log.info("transition_ignored", instance_id=str(instance.id),
                      current=str(transition.current), target=str(meaning.signal.target))
         return str(transition.outcome)
+
+    async def _announce_move(self, name: str) -> None:
+        """After the commit, so that no alert tells of a change that was rolled back."""
+        moved = self._moved.pop(name, None)
+        if moved is None:
+            return
+        instance, state = moved
+        if state is InstanceState.DISCONNECTED:
+            await self._alerter.alert(INSTANCE_DISCONNECTED, f"instance {instance.id} of "
+                                      f"{instance.organization_id} is disconnected (webhook)",
+                                      key=str(instance.id))
+        elif state is InstanceState.CONNECTED:
+            await self._alerter.recover(INSTANCE_DISCONNECTED, key=str(instance.id))
 
     async def _record(self, uow: UnitOfWork, instance_id: UUID, meaning: DomainEvent) -> str:
         if isinstance(meaning, MessageReceived):

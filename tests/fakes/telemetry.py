@@ -46,12 +46,15 @@ class RecordingAlerter(Alerter):
     def __init__(self) -> None:
         self.alerts: list[tuple[str, str]] = []  # (name, detail)
         self.recoveries: list[str] = []
+        self.keyed: list[tuple[str, str, str]] = []  # (alert | recover, name, key)
 
     async def alert(self, name: str, detail: str, key: str = "") -> None:
         self.alerts.append((name, detail))
+        self.keyed.append(("alert", name, key))
 
     async def recover(self, name: str, key: str = "") -> None:
         self.recoveries.append(name)
+        self.keyed.append(("recover", name, key))
 
     @property
     def names(self) -> list[str]:

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from domain.access import Actor, Role
 from domain.text import is_organization_id
-from entrypoints import cli_alerts, cli_backups
+from entrypoints import cli_alerts, cli_backups, cli_connect
 from entrypoints.logging import configure_logging
 from entrypoints.settings import DEV_JWT_SECRET, ConfigError, Settings, load_settings
 
@@ -292,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("keygen", help="print a new DATA_ENCRYPTION_KEY").set_defaults(run=_keygen)
     cli_backups.add_parsers(sub)
     cli_alerts.add_parsers(sub)
+    cli_connect.add_parsers(sub)
     return p
 
 

@@ -45,6 +45,9 @@ class AlertEngine(Alerter):
         self._delivery = delivery
         self._tasks: set[asyncio.Task[Any]] = set()
         self._firing: set[tuple[str, str]] = set()
+        # Tasks take this in the order they were spawned (asyncio.Lock is first come, first
+        # served), so one process's observations of a rule reach the store in their order.
+        self._order: dict[tuple[str, str], asyncio.Lock] = {}
         self._cleared_at: dict[tuple[str, str], float] = {}
 
     @property
@@ -115,7 +118,8 @@ class AlertEngine(Alerter):
                            new_id=new_id, cooldown_s=self._policy.cooldown_s)
 
         try:
-            decision = await self._store.decide(rule, key, step)
+            async with self._order.setdefault((rule, key), asyncio.Lock()):
+                decision = await self._store.decide(rule, key, step)
         except Exception as exc:  # an alert must never break its caller
             log.warning("alert_state_unavailable", rule=rule, error=type(exc).__name__)
             return

@@ -99,3 +99,31 @@ async def test_per_instance_alerts_are_kept_apart() -> None:
     await engine.settled()
     assert [(n.kind, n.key) for n in log.sent] == [
         ("alert", "inst-a"), ("alert", "inst-b"), ("recovery", "inst-b")]
+
+
+class FirstCallWaits(InMemoryAlertStore):
+    """The first decision is held until the test lets it go, as a slow round trip would be."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self._calls = 0
+
+    async def decide(self, rule, key, step):
+        self._calls += 1
+        if self._calls == 1:
+            await self.gate.wait()
+        return await super().decide(rule, key, step)
+
+
+async def test_observations_reach_the_store_in_the_order_they_were_made() -> None:
+    store, log = FirstCallWaits(), KeptChannel("log")
+    engine = AlertEngine(store, [log], ManualClock(), SequentialIds(), RecordingTelemetry(),
+                         AlertPolicy(), DeliveryPolicy(attempts=1, backoff_s=0))
+    engine.observe("api_response_slow", bad=True, detail="slow")
+    engine.observe("api_response_slow", bad=False)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    store.gate.set()
+    await engine.settled()
+    assert [n.kind for n in log.sent] == ["alert", "recovery"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -57,10 +59,17 @@ def _timestamp(value: Any) -> datetime | None:
         return None
 
 
+def _content_id(data: Mapping[str, Any]) -> str:
+    """An id for a message Evolution sent without one: the same content names the same
+    message (a redelivery stays one row), and other content another (none is overwritten)."""
+    canonical = json.dumps(data, sort_keys=True, default=str, ensure_ascii=True)
+    return "content:" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
 def message_from_upsert(data: Mapping[str, Any]) -> Message:
     key = data["key"]
     return Message(
-        id=str(key.get("id") or ""),
+        id=str(key.get("id") or "") or _content_id(data),
         remote_jid=phone_jid(key),
         from_me=bool(key.get("fromMe")),
         push_name=data.get("pushName") if isinstance(data.get("pushName"), str) else None,

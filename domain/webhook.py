@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -86,7 +86,9 @@ def _parse_time(value: Any, errors: dict[str, list[str]]) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
+        # In UTC it must still be a time: "9999-12-31T23:59:59-14:00" is not one.
+        (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         errors["date_time"] = ["must be an ISO 8601 timestamp"]
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
@@ -95,27 +97,37 @@ def _parse_time(value: Any, errors: dict[str, list[str]]) -> datetime | None:
 def dedupe_key(envelope: Envelope, raw_body: bytes, webhook_id: str | None) -> str:
     """API.md 5a: the sender's id, else the message identity, else the body's hash.
 
-    Each part identifies the event, so one that cannot be stored is refused
-    (``InvalidEnvelope``, naming where it came from) rather than cleaned into another event's
-    identity."""
-    if webhook_id:
-        return f"id:{_identity('webhook-id', webhook_id[:200])}"
+    Each part identifies the event (and a message's id is also its row's key), so one that
+    cannot be stored, or kept whole, is refused (``InvalidEnvelope``, naming where it came
+    from) rather than cleaned or cut into another event's identity. The message's identity is
+    judged even when a ``webhook-id`` names the delivery: the message row is keyed by it."""
     data = envelope.data if isinstance(envelope.data, Mapping) else {}
     key = data.get("key")
+    identity = None
     if envelope.kind in _MESSAGE_EVENTS and isinstance(key, Mapping) and key.get("id"):
-        return f"msg:{envelope.instance}:{envelope.kind}:{_identity('data.key.id', key['id'])}"
-    if envelope.kind == "MESSAGES_UPDATE" and data.get("keyId") and data.get("status"):
+        identity = f"msg:{envelope.instance}:{envelope.kind}:{_identity('data.key.id', key['id'])}"
+    elif envelope.kind == "MESSAGES_UPDATE" and data.get("keyId") and data.get("status"):
         # One message goes through several statuses; each is a distinct event.
-        return (f"msg:{envelope.instance}:{envelope.kind}:"
-                f"{_identity('data.keyId', data['keyId'])}:"
-                f"{_identity('data.status', data['status'])}")
-    return "sha256:" + hashlib.sha256(raw_body).hexdigest()
+        identity = (f"msg:{envelope.instance}:{envelope.kind}:"
+                    f"{_identity('data.keyId', data['keyId'])}:"
+                    f"{_identity('data.status', data['status'])}")
+    if webhook_id:
+        return f"id:{_identity('webhook-id', webhook_id)}"
+    return identity or "sha256:" + hashlib.sha256(raw_body).hexdigest()
+
+
+MAX_IDENTITY = 200  # WhatsApp message ids are about 20 to 40 characters
 
 
 def _identity(field: str, value: Any) -> str:
+    # A float (orjson reads integers past 64 bits as one) would name two ids alike.
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidEnvelope({field: ["must be a string"]})
     text = str(value)
     if not is_storable(text):
         raise InvalidEnvelope({field: [UNSTORABLE]})
+    if len(text) > MAX_IDENTITY:
+        raise InvalidEnvelope({field: [f"must be at most {MAX_IDENTITY} characters"]})
     return text
 
 
@@ -156,13 +168,13 @@ def interpret(envelope: Envelope, received_at: datetime) -> DomainEvent:
     Everything read from ``data`` is content: cleaned here, once, so that what was
     acknowledged can always be stored (API.md section 1)."""
     data = clean_content(envelope.data) if isinstance(envelope.data, Mapping) else {}
-    at = envelope.date_time
+    at = _trusted_time(envelope.date_time, received_at)
     kind = envelope.kind
     if kind == "QRCODE_UPDATED":
         qr = data.get("qrcode")
         if isinstance(qr, Mapping) and qr.get("code"):
             return QrUpdated(QrCode.issue(str(qr["code"]), str(qr.get("base64") or ""),
-                                          qr.get("pairingCode"), received_at))
+                                          _text_or_none(qr.get("pairingCode")), received_at))
         return _signal(InstanceState.DISCONNECTED, "qr_limit_reached", at)
     if kind == "CONNECTION_UPDATE":
         return _connection_update(data, at)
@@ -190,7 +202,8 @@ def _connection_update(data: Mapping[str, Any], at: datetime | None) -> DomainEv
     if state == "open":
         wuid = str(data.get("wuid") or "")
         phone = wuid.split("@", 1)[0].split(":", 1)[0] or None
-        return _signal(InstanceState.CONNECTED, None, at, phone, data.get("profileName"))
+        return _signal(InstanceState.CONNECTED, None, at, phone,
+                       _text_or_none(data.get("profileName")))
     if state == "connecting":
         return _signal(InstanceState.CONNECTING, None, at)
     if state == "refused":
@@ -198,6 +211,22 @@ def _connection_update(data: Mapping[str, Any], at: datetime | None) -> DomainEv
     if state == "close":
         return _signal(InstanceState.DISCONNECTED, _close_reason(data.get("statusReason")), at)
     return Unhandled("CONNECTION_UPDATE")
+
+
+# Evolution's date_time is its local clock labelled Z: up to 14 hours off UTC either way.
+_CLOCK_SKEW = timedelta(days=1)
+
+
+def _trusted_time(at: datetime | None, received_at: datetime) -> datetime | None:
+    """Evolution's time for ordering, unless it claims to be from tomorrow or later: such a
+    time (a broken clock, or a forged body) would make every later event look stale and
+    freeze the instance, so the event is ordered as if it carried none."""
+    return None if at is not None and at > received_at + _CLOCK_SKEW else at
+
+
+def _text_or_none(value: Any) -> str | None:
+    """Content that is shown as text: anything else (a number, an object) is not shown."""
+    return value if isinstance(value, str) else None
 
 
 def _close_reason(code: Any) -> str:

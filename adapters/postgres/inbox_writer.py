@@ -119,7 +119,8 @@ class AsyncpgInboxWriter(InboxWriter):
                 try:
                     rows = await conn.fetch(ADMIT, *self._columns(events), SIGNAL_CHANNEL,
                                             self._signal)
-                except (asyncpg.DataError, UnicodeError) as exc:
+                except (asyncpg.DataError, asyncpg.ProgramLimitExceededError,
+                        UnicodeError) as exc:
                     # The statement ran alone and rolled back alone, before or on the server:
                     # the connection is idle and fit for the next one.
                     raise _RowsRefused(getattr(exc, "sqlstate", None) or type(exc).__name__

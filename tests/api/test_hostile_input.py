@@ -342,3 +342,135 @@ async def test_head_on_a_qr_stream_is_headers_only_and_the_connection_stays_usab
     assert b"text/event-stream" in head
     assert rest.startswith(b"HTTP/1.1 200"), rest[:200]  # no event frames in between
     assert b'{"status":"pass"}' in rest.replace(b" ", b"")
+
+
+# -- found by the hostile review --------------------------------------------------------------
+
+async def signed_post(svc: Service, body: dict[str, Any], org: str = "clinic-h",
+                      **headers: str) -> Any:
+    raw = json.dumps(body).encode()
+    secret = await svc.org_secret(org)
+    return await svc.client.post(f"/api/webhooks/evolution/{org}", data=raw,
+                                 headers={**sign(secret, raw), **headers})
+
+
+def utc_now(later_s: float = 0) -> str:
+    """Evolution's date_time for now: later than anything the fake has sent so far."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + 5 + later_s))
+
+
+def upsert(instance: str, key_id: Any, text: str = "hola") -> dict[str, Any]:
+    return {"event": "messages.upsert", "instance": instance,
+            "data": {"key": {"remoteJid": "5511@s.whatsapp.net", "fromMe": False, "id": key_id},
+                     "pushName": "Ana", "messageType": "conversation",
+                     "message": {"conversation": text}, "messageTimestamp": 1764620000},
+            "date_time": "2026-12-01T10:00:00.000Z"}
+
+
+async def shown_when(svc: Service, instance_id: str, state: str) -> dict[str, Any]:
+    """The instance as shown once it reaches ``state`` (within 5 s)."""
+    async with asyncio.timeout(5):
+        while True:
+            shown: dict[str, Any] = await (await svc.client.get(
+                f"/api/channels/whatsapp/instances/{instance_id}", headers=svc.auth())).json()
+            if shown["state"] == state:
+                return shown
+            await asyncio.sleep(0.05)
+
+
+async def history(svc: Service, instance_id: str, count: int) -> list[dict[str, Any]]:
+    async with asyncio.timeout(5):
+        while True:
+            page = await (await svc.client.get(
+                f"/api/channels/whatsapp/instances/{instance_id}/messages",
+                headers=svc.auth())).json()
+            if len(page["items"]) >= count:
+                return list(page["items"])
+            await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("key_id", ["x" * 6000, 1.5, {"id": "x"}, ["x"], True])
+async def test_a_message_id_that_cannot_be_a_key_is_422(svc: Service, key_id: Any) -> None:
+    created = await svc.quick_create("clinic-h")
+    name = created["instance"]["evolution_name"]
+    for extra in ({}, {"webhook-id": "delivery-1"}):  # a webhook-id does not hide it
+        response = await signed_post(svc, upsert(name, key_id), **extra)
+        assert response.status == 422, await response.text()
+        assert "data.key.id" in (await problem_of(response))["errors"]
+
+
+async def test_a_long_message_id_does_not_fail_the_deliveries_beside_it(svc: Service) -> None:
+    created = await svc.quick_create("clinic-h")
+    name = created["instance"]["evolution_name"]
+    other = (await svc.quick_create("clinic-o"))["instance"]["evolution_name"]
+    bad = [signed_post(svc, upsert(name, "x" * 6000)) for _ in range(5)]
+    good = [signed_post(svc, upsert(other, f"GOOD-{n}"), org="clinic-o") for n in range(60)]
+    answers = await asyncio.gather(*bad, *good)
+    assert [a.status for a in answers[:5]] == [422] * 5
+    assert [a.status for a in answers[5:]] == [200] * 60
+
+
+async def test_webhook_ids_that_share_a_prefix_are_two_events(svc: Service) -> None:
+    created = await svc.quick_create("clinic-h")
+    name = created["instance"]["evolution_name"]
+    first = await signed_post(svc, upsert(name, "M-1"), **{"webhook-id": "w" * 199 + "a"})
+    second = await signed_post(svc, upsert(name, "M-2"), **{"webhook-id": "w" * 199 + "b"})
+    assert (first.status, second.status) == (200, 200)
+    assert (await second.json())["duplicate"] is False
+    too_long = await signed_post(svc, upsert(name, "M-3"), **{"webhook-id": "w" * 201})
+    assert too_long.status == 422
+
+
+async def test_messages_without_an_id_are_each_stored(svc: Service) -> None:
+    created = await svc.quick_create("clinic-h")
+    instance = created["instance"]
+    for text in ("primero", "segundo"):
+        body = upsert(instance["evolution_name"], "", text)
+        assert (await signed_post(svc, body)).status == 200
+    stored = await history(svc, instance["id"], 2)
+    assert sorted(m["text"] for m in stored) == ["primero", "segundo"]
+
+
+async def test_content_that_is_not_text_is_not_shown_and_the_event_is_applied(
+        svc: Service) -> None:
+    created = await svc.quick_create("clinic-h")
+    instance = created["instance"]
+    name = instance["evolution_name"]
+    qr = {"event": "qrcode.updated", "instance": name,
+          "data": {"qrcode": {"code": "2@hostile", "base64": "", "pairingCode": 12345678}},
+          "date_time": utc_now()}
+    assert (await signed_post(svc, qr)).status == 200
+    opened = {"event": "connection.update", "instance": name,
+              "data": {"state": "open", "wuid": "5511@s.whatsapp.net",
+                       "profileName": {"evil": [1, 2]}},
+              "date_time": utc_now(later_s=1)}
+    assert (await signed_post(svc, opened)).status == 200
+    shown = await shown_when(svc, instance["id"], "connected")
+    assert shown["profile_name"] is None
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
+async def test_a_date_time_that_is_no_time_in_utc_is_422(svc: Service, when: str) -> None:
+    created = await svc.quick_create("clinic-h")
+    body = {"event": "connection.update", "instance": created["instance"]["evolution_name"],
+            "data": {"state": "close", "statusReason": 401}, "date_time": when}
+    response = await signed_post(svc, body)
+    assert response.status == 422
+    assert "date_time" in (await problem_of(response))["errors"]
+
+
+async def test_a_date_time_from_the_far_future_does_not_freeze_the_instance(
+        svc: Service) -> None:
+    created = await svc.quick_create("clinic-h")
+    instance = created["instance"]
+    name = instance["evolution_name"]
+    future = {"event": "connection.update", "instance": name,
+              "data": {"state": "close", "statusReason": 500},
+              "date_time": "2099-01-01T00:00:00.000Z"}
+    now = {"event": "connection.update", "instance": name,
+           "data": {"state": "open", "wuid": "5511@s.whatsapp.net", "profileName": "Sol"},
+           "date_time": utc_now()}
+    assert (await signed_post(svc, future)).status == 200
+    await asyncio.sleep(0.3)
+    assert (await signed_post(svc, now)).status == 200
+    assert (await shown_when(svc, instance["id"], "connected"))["state"] == "connected"

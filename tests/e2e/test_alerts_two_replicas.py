@@ -161,8 +161,19 @@ async def test_qr_failures_on_two_replicas_alert_each_channel_once_then_recover_
     assert len(qr) == 1
     assert qr[0]["state"] == "resolved"
     assert qr[0]["channels"] == {"log": "sent", "slack": "sent", "email": "sent", "sms": "sent"}
+    # Counted where sent: the alert and its recovery, once each over both replicas.
+    assert sum([await _sent(http, url[n], token, "qr_failures", "slack") for n in url]) == 2
     logs = "".join(p.tail(10_000) for p in processes.started)
     assert "s3cr3t-slack-token" not in logs
+
+
+async def _sent(http: aiohttp.ClientSession, url: str, token: str, rule: str,
+                channel: str) -> float:
+    async with http.get(f"{url}/metrics", headers=bearer(token)) as answer:
+        assert answer.status == 200
+        text = await answer.text()
+    series = f'wachannel_alerts_sent_total{{channel="{channel}",rule="{rule}"}} '
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(series))
 
 
 async def _ok(http: aiohttp.ClientSession, url: str, token: str, instance_id: str) -> bool:

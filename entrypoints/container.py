@@ -422,7 +422,7 @@ class Container(containers.DeclarativeContainer):
     readiness = providers.Singleton(
         ReadinessService, uow=uow.provider, evolution=evolution, clock=clock,
         heartbeats=heartbeats, stale_after_s=settings.provided.worker_stale_s,
-        worker_required=settings.provided.embedded)
+        worker_required=settings.provided.embedded, store_name=storage)
     telemetry_reader = providers.Singleton(PrometheusTelemetryReader, telemetry=telemetry)
     monitoring_sampler = providers.Singleton(MonitoringSampler, reader=telemetry_reader,
                                              uow=uow.provider, clock=clock)

@@ -30,6 +30,8 @@ async def test_readiness_reports_each_check_in_the_health_check_format(service: 
         assert check["observedUnit"] == unit
         assert isinstance(check["observedValue"], int | float)
         assert check["time"].endswith("Z")
+    # The embedded default's store is in memory, and says so.
+    assert body["checks"]["postgres:responseTime"][0]["componentId"] == "memory"
 
 
 async def test_request_id_is_echoed_when_sent_and_generated_otherwise(service: Service) -> None:

@@ -18,7 +18,13 @@ Phases, baseline first then service, each bounded by --seconds:
 Targets on 2 cores: service >= 60 % of the baseline's events/s; p99 < 50 ms at 1,000 events/s;
 webhook-to-visible p99 < 250 ms.
 
+With --metrics-ab, only what the metrics cost: two `serve` processes on one database, one with
+METRICS_DISABLED=1 (nothing recorded on the request and webhook paths, no store gauges), and
+one worker; the closed loop alternates between them in short rounds (A B B A ...) so that drift
+of the machine falls on both alike. Target: metrics cost under 3 % of the events/s.
+
     .venv/bin/python benchmarks/webhook_load.py [--seconds 10] [--rate 1000] [--concurrency 32]
+    .venv/bin/python benchmarks/webhook_load.py --metrics-ab [--seconds 8] [--rounds 4]
 """
 
 from __future__ import annotations
@@ -54,6 +60,10 @@ def parse_args() -> argparse.Namespace:
                    help="py-spy the serve and worker processes during the service throughput "
                         "phase (raw stacks into benchmarks/results/)")
     p.add_argument("--no-json", action="store_true")
+    p.add_argument("--metrics-ab", action="store_true",
+                   help="measure only what the metrics cost (with and without, same run)")
+    p.add_argument("--rounds", type=int, default=4,
+                   help="--metrics-ab: rounds per side, each --seconds / rounds long")
     return p.parse_args()
 
 
@@ -264,6 +274,55 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return report(args, out)
 
 
+async def metrics_ab(args: argparse.Namespace) -> dict[str, Any]:
+    name, dsn = await c.create_database("bench_metrics")
+    env = {"DATABASE_URL": dsn, "FAKE_EVOLUTION_TIME_SCALE": "100",
+           "FAKE_EVOLUTION_AUTOSCAN_S": "0", "QR_TIMEOUT_MS": "1000", "QR_REFRESH_S": "3600",
+           "WEBHOOK_RATE_PER_ORG": "1000000"}
+    ports = {"with": c.free_port(), "without": c.free_port()}
+    procs = [c.start_service("serve-with", ports["with"], **env)]
+    try:
+        await c.wait_http(procs[0], f"http://{c.LOOPBACK}:{ports['with']}/api/health")
+        procs.append(c.start_service("serve-without", ports["without"], **env,
+                                     METRICS_DISABLED="1"))
+        await c.wait_http(procs[1], f"http://{c.LOOPBACK}:{ports['without']}/api/health")
+        procs.append(c.start_worker("worker", **env))
+        events: dict[str, list[float]] = {"with": [], "without": []}
+        errors: dict[str, int] = {"with": 0, "without": 0}
+        async with c.client_session(limit=1000) as session:
+            targets = {k: Target(session, f"http://{c.LOOPBACK}:{p}", "") for k, p in
+                       ports.items()}
+            await targets["with"].setup(args.orgs)
+            targets["without"].instances = targets["with"].instances
+            for side in ("with", "without"):  # warm both the same way
+                await c.closed_loop(targets[side].service_messages("warm"), 300, 8)
+            await drain(dsn, args.drain_s)
+            secs = args.seconds / args.rounds
+            order = [("with", "without") if r % 2 == 0 else ("without", "with")
+                     for r in range(args.rounds)]
+            for r, sides in enumerate(order):
+                for side in sides:
+                    res = await c.closed_loop(targets[side].service_messages(f"ab{r}"), 10**7,
+                                              args.concurrency, max_seconds=secs)
+                    events[side].append(res["rate"])
+                    errors[side] += len(res["errors"])
+                await drain(dsn, args.drain_s)  # each round starts on an empty backlog
+    finally:
+        for p in reversed(procs):
+            p.stop()
+        await c.drop_database(name)
+    mean = {k: sum(v) / len(v) for k, v in events.items()}
+    cost = 1 - mean["with"] / mean["without"]
+    print(c.table(["side", "rounds", "events/s (mean)", "per round", "errors"],
+                  [[k, len(events[k]), mean[k], " ".join(f"{x:.0f}" for x in events[k]),
+                    errors[k]] for k in ("with", "without")]))
+    print(f"\nmetrics cost: {cost * 100:.2f} % of webhook ingest events/s")
+    met = cost < 0.03 and not any(errors.values())
+    print(f"target metrics_cost_lt_3pct: {c.verdict(met)}")
+    return {"events_per_s": events, "mean": mean, "cost": cost, "errors": errors,
+            "targets": {"metrics_cost_lt_3pct": met}, "args": vars(args)}
+
+
 def report(args: argparse.Namespace, out: dict[str, Any]) -> dict[str, Any]:
     rows, res = [], {}
     for key in ("throughput.bare", "throughput.service", "rate.bare", "rate.service",
@@ -305,9 +364,10 @@ def report(args: argparse.Namespace, out: dict[str, Any]) -> dict[str, Any]:
 def main() -> None:
     args = parse_args()
     c.header("webhook_load")
-    result = asyncio.run(run(args))
+    result = asyncio.run(metrics_ab(args) if args.metrics_ab else run(args))
     if not args.no_json:
-        print("results:", c.write_results("webhook_load", result))
+        name = "webhook_load_metrics_ab" if args.metrics_ab else "webhook_load"
+        print("results:", c.write_results(name, result))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
-from domain.instance import InstanceState, reconciled_state
+from domain.instance import InstanceState
 from domain.text import is_organization_id
 
 
@@ -52,11 +52,20 @@ def drift(evolution: Iterable[Seen], ours: Iterable[Seen], mapping: Mapping[str,
                 orphans.append(name)
             else:
                 adoptable.append((name, org))
-        elif reconciled_state(InstanceState(mine.state), remote[name].state) is not None:
+        elif _differs(mine.state, remote[name].state):
             differs.append((name, mine.state, remote[name].state))
     gone = sorted(n for n, o in local.items()
                   if n not in remote and o.state not in ("deleted", "failed"))
     return Drift(tuple(adoptable), tuple(orphans), tuple(gone), tuple(differs))
+
+
+def _differs(ours: str, theirs: str) -> bool:
+    """fetchInstances reports Evolution's database row, which says ``close`` for an instance
+    waiting for its first scan: only a session one side has and the other lacks is drift,
+    and an instance we deleted that Evolution still holds."""
+    if ours == InstanceState.DELETED:
+        return True
+    return (theirs == "open") != (ours == InstanceState.CONNECTED)
 
 
 def adopted_state(evolution_state: str) -> InstanceState:

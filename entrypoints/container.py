@@ -224,12 +224,16 @@ ALERT_EVALUATION_EVERY_S = 60.0
 
 def _periodic_jobs(s: Settings, sweep: HealthSweep, processor: WebhookProcessor,
                    audit_purge: AuditPurge, gauges: StoreGauges,
-                   alerts: AlertEvaluation) -> list[PeriodicJob]:
+                   alerts: AlertEvaluation, backups: BackupService,
+                   sync: SyncService) -> list[PeriodicJob]:
     """The leader's jobs: a job is a name, an interval and one pass of its use case."""
     jobs = [PeriodicJob("health_sweep", s.health_sweep_s, sweep.sweep),
             PeriodicJob("inbox_retention", INBOX_RETENTION_EVERY_S, processor.purge_processed),
             PeriodicJob("audit_retention", AUDIT_RETENTION_EVERY_S, audit_purge.purge),
-            PeriodicJob("alert_evaluation", ALERT_EVALUATION_EVERY_S, alerts.evaluate)]
+            PeriodicJob("alert_evaluation", ALERT_EVALUATION_EVERY_S, alerts.evaluate),
+            PeriodicJob("backup", s.backup_interval_s,
+                        partial(backups.take_scheduled, s.backup_retention_count)),
+            PeriodicJob("evolution_sync", s.sync_interval_s, sync.report)]
     if s.operations_metrics:
         jobs.append(PeriodicJob("store_gauges", GAUGES_EVERY_S, gauges.refresh))
     return jobs
@@ -264,7 +268,8 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(RandomIdGenerator)
     jwt = providers.Singleton(PyJwtCodec)
-    telemetry = providers.Singleton(PrometheusTelemetry)
+    telemetry = providers.Singleton(PrometheusTelemetry,
+                                    recording=settings.provided.operations_metrics)
     alert_policy = providers.Singleton(_alert_policy, settings)
     flagged_path = providers.Singleton(OutcomeWindow)
     background = providers.Singleton(BackgroundTasks)  # cancelled by ``running()`` at the end
@@ -414,7 +419,7 @@ class Container(containers.DeclarativeContainer):
             pool_size=settings.provided.evolution_pool_size))
     periodic_jobs = providers.Singleton(_periodic_jobs, settings, health_sweep,
                                         webhook_processor, audit_purge, store_gauges,
-                                        alert_evaluation)
+                                        alert_evaluation, backups, sync)
     periodic = providers.Singleton(PeriodicJobs, jobs=periodic_jobs, leader=leader_lock,
                                    ledger=job_ledger, clock=clock, telemetry=telemetry,
                                    worker_id=worker_id)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.process_collector import ProcessCollector
@@ -11,10 +12,26 @@ _FAST = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 _QR = (0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 8, 13, 30)
 
 
+class _Discard:
+    """An instrument that keeps nothing: labels and observations cost one call each."""
+
+    def labels(self, *values: str) -> _Discard:
+        return self
+
+    def observe(self, value: float) -> None:
+        return None
+
+    def inc(self, amount: float = 1) -> None:
+        return None
+
+
+_DISCARD: Any = _Discard()
+
+
 class PrometheusTelemetry(Telemetry):
     """Every metric of API.md section 10 in one registry owned by this process."""
 
-    def __init__(self) -> None:
+    def __init__(self, recording: bool = True) -> None:
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)  # process memory and CPU
         r = self.registry
@@ -62,6 +79,11 @@ class PrometheusTelemetry(Telemetry):
         self.alerts_sent = Counter("wachannel_alerts_sent_total",
                                    "Alerts and recovery notices sent", ["rule", "channel"],
                                    registry=r)
+        if not recording:
+            # METRICS_DISABLED: what the request and webhook paths record goes nowhere, so
+            # that a benchmark can measure what recording it costs (docs/performance.md).
+            self.http_seconds = self.webhook_seconds = self.webhook_events = _DISCARD
+            self.evolution_seconds = self.errors = _DISCARD
         self.legacy_calls = Counter("wachannel_legacy_route_calls_total",
                                     "Calls to deprecated routes", ["route", "organization_id"],
                                     registry=r)

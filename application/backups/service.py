@@ -14,7 +14,7 @@ from application.ports.system import Clock, IdGenerator
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.presenters import rfc3339
 from application.rollout.service import FLAG_AUDIT_ORG
-from domain.access import Actor
+from domain.access import Actor, Role
 from domain.audit import AuditAction
 from domain.backup import (
     SCHEMA_VERSION,
@@ -28,6 +28,8 @@ from domain.instance import Instance
 from domain.organization import Organization
 
 log = structlog.get_logger(__name__)
+
+SCHEDULE = Actor("worker:backup_schedule", Role.SYSTEM)  # who takes the leader's backups
 
 
 class BackupService:
@@ -80,6 +82,12 @@ class BackupService:
         if document is None:
             raise NotFound(f"backup {backup_id} not found")
         return document
+
+    async def take_scheduled(self, keep: int) -> dict[str, Any]:
+        """The leader's job: one backup, then the oldest past the retention count go."""
+        taken = await self.create(SCHEDULE)
+        await self.prune(keep)
+        return taken
 
     async def prune(self, keep: int) -> list[str]:
         """Let go of every backup past the newest ``keep``; return their ids."""

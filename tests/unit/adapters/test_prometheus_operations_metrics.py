@@ -43,3 +43,15 @@ def test_job_runs_instances_inbox_and_alerts_are_exported() -> None:
     assert _value(t, "wachannel_webhook_dead_letters") == 2
     assert _value(t, "wachannel_alerts_sent_total", rule="instance_disconnected",
                   channel="slack") == 1
+
+
+def test_with_recording_off_the_request_and_webhook_paths_record_nothing() -> None:
+    t = PrometheusTelemetry(recording=False)
+    t.webhook_received("MESSAGES_UPSERT", "accepted")
+    t.webhook_processed("MESSAGES_UPSERT", "stored", 0.01)
+    t.error("webhook_processing")
+    t.http_seconds.labels("/api/health", "GET", "200").observe(0.001)
+    text = generate_latest(t.registry)
+    assert b"MESSAGES_UPSERT" not in text
+    assert b'kind="webhook_processing"' not in text
+    assert b'route="/api/health"' not in text

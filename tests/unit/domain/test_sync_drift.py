@@ -26,6 +26,18 @@ def test_each_kind_of_drift_is_reported_on_its_own() -> None:
     assert found.any
 
 
+def test_an_instance_waiting_for_its_first_scan_is_not_drift() -> None:
+    # Evolution's row says `close` until the first scan, while ours waits for the QR.
+    assert not drift([Seen("clinic-a-22222222", "close")],
+                     [Seen("clinic-a-22222222", "awaiting_qr", "clinic-a")], {}).any
+
+
+def test_an_instance_we_deleted_that_evolution_still_holds_differs() -> None:
+    found = drift([Seen("clinic-a-22222222", "close")],
+                  [Seen("clinic-a-22222222", "deleted", "clinic-a")], {})
+    assert found.state_differs == (("clinic-a-22222222", "deleted", "close"),)
+
+
 def test_no_drift_when_both_sides_agree() -> None:
     found = drift([Seen("clinic-a-22222222", "open")],
                   [Seen("clinic-a-22222222", "connected", "clinic-a")], {})

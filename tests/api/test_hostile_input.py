@@ -474,3 +474,12 @@ async def test_a_date_time_from_the_far_future_does_not_freeze_the_instance(
     await asyncio.sleep(0.3)
     assert (await signed_post(svc, now)).status == 200
     assert (await shown_when(svc, instance["id"], "connected"))["state"] == "connected"
+
+
+@pytest.mark.parametrize("query", ["since=0001-01-01T00:00:00%2B14:00",
+                                   "until=9999-12-31T23:59:59-14:00"])
+@pytest.mark.parametrize("path", ["/api/admin/audit", "/api/admin/audit/export"])
+async def test_an_instant_that_is_no_time_in_utc_is_422(svc: Service, query: str,
+                                                        path: str) -> None:
+    response = await svc.client.get(f"{path}?{query}", headers=svc.auth())
+    assert response.status == 422, await response.text()

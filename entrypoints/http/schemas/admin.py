@@ -8,6 +8,7 @@ from entrypoints.http.schemas.common import (
     NAME_RULE,
     ORG_ID,
     Boolean,
+    Instant,
     Integer,
     PageQuery,
     Text,
@@ -63,8 +64,8 @@ class EvaluateQuery(Schema):
 class AuditQuerySchema(PageQuery):
     organization_id = Text(validate=ORG_ID, load_default=None)
     action = Text(validate=NAME_RULE, load_default=None)
-    since = fields.AwareDateTime(load_default=None)
-    until = fields.AwareDateTime(load_default=None)
+    since = Instant(load_default=None)
+    until = Instant(load_default=None)
 
 
 class VerifyQuery(Schema):

@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validates
 
 from domain.text import is_organization_id, is_storable
-from entrypoints.http.schemas.common import ORG_ID, Text
+from entrypoints.http.schemas.common import ORG_ID, Instant, Text
 
 
 class BackupSummary(Schema):
@@ -84,8 +84,8 @@ class ExportQuery(Schema):
         unknown = EXCLUDE
 
     organization_id = Text(validate=ORG_ID, load_default=None)
-    since = fields.AwareDateTime(load_default=None)
-    until = fields.AwareDateTime(load_default=None)
+    since = Instant(load_default=None)
+    until = Instant(load_default=None)
 
 
 # Each line of the export: an audit event (API.md 8) or, last, the head line.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC
 from typing import Any
 
 from aiohttp import web
@@ -44,6 +45,18 @@ class Integer(fields.Integer):
         if isinstance(value, bool):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Instant(fields.AwareDateTime):
+    """An aware timestamp that is still a time once in UTC: ``9999-12-31T23:59:59-14:00``
+    parses, and then neither Python nor Postgres can hold it."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from None
 
 
 class QueryInteger(fields.Integer):

@@ -431,8 +431,9 @@ class Container(containers.DeclarativeContainer):
     telemetry_reader = providers.Singleton(PrometheusTelemetryReader, telemetry=telemetry)
     monitoring_sampler = providers.Singleton(MonitoringSampler, reader=telemetry_reader,
                                              uow=uow.provider, clock=clock)
-    monitoring = providers.Singleton(MonitoringService, sampler=monitoring_sampler,
-                                     rollout=rollout, uow=uow.provider)
+    monitoring = providers.Singleton(
+        MonitoringService, sampler=monitoring_sampler, rollout=rollout, uow=uow.provider,
+        dead_letters=dead_letters, recent_alerts=alert_engine.provided.recent)
 
 
 @asynccontextmanager

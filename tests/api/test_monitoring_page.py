@@ -82,6 +82,12 @@ async def test_login_form_post_sets_the_cookie_only_from_our_own_origin(
                                      allow_redirects=False)
     assert ours.status == 303
     assert "HttpOnly" in ours.headers["Set-Cookie"]
+    for content_type in ("multipart/form-data", "application/json", "text/plain"):
+        odd = await service.client.post(f"{PAGE}/login", data=b'{"token": "x"}',
+                                        headers={"Content-Type": content_type,
+                                                 "Origin": _origin(service)})
+        assert odd.status == 401, content_type
+        assert _is_login_form(await odd.text())
     bad = await service.client.post(f"{PAGE}/login", data={"token": "x" * 5000},
                                     headers={"Origin": _origin(service)},
                                     allow_redirects=False)
@@ -103,6 +109,8 @@ async def test_data_is_for_admins_only_by_cookie_or_bearer(service: Service) -> 
         assert body["flag"]["name"] == "radical_solution"
         assert sum(body["instances"].values()) == 1
         assert body["series"]["t"]
+        assert body["dead_letters"] == []
+        assert isinstance(body["alerts"], list)
 
 
 async def test_kill_switch_needs_the_page_token_and_our_origin_then_quick_create_is_403(

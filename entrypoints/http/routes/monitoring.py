@@ -38,12 +38,15 @@ HTML = "text/html"
 MAX_TOKEN = 4096  # far above any JWT we mint; a bigger form field is not a token
 LOGIN_PAGE = Answer("The login form (no data), with a message when a token was refused",
                     {"type": "string"}, HTML)
-DATA_SHAPE = {"type": "object", "required": ["series", "instances", "inbox", "flag"],
+DATA_SHAPE = {"type": "object",
+              "required": ["series", "instances", "inbox", "flag", "dead_letters", "alerts"],
               "properties": {"series": {"type": "object"}, "instances": {"type": "object"},
                              "inbox": {"type": "object"},
                              "flag": {"type": "object", "nullable": True},
                              "stage": {"type": "object", "nullable": True},
-                             "sampled_at": {"type": "number"}}}
+                             "sampled_at": {"type": "number"},
+                             "dead_letters": {"type": "array", "items": {"type": "object"}},
+                             "alerts": {"type": "array", "items": {"type": "object"}}}}
 KILL_SWITCH = {"type": "object", "required": ["enabled"], "additionalProperties": False,
                "properties": {"enabled": {"type": "boolean"}},
                "description": "`false` is the kill switch; `true` turns the flow back on."}
@@ -83,9 +86,8 @@ async def monitoring_page(request: web.Request) -> web.StreamResponse:
                            403: Answer("Posted from another origin", {"type": "string"},
                                        HTML)})
 async def monitoring_login(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
-    token = form.get("token")
-    if not isinstance(token, str) or not token.strip():
+    token = await _form_token(request)
+    if not token.strip():
         return _login_form(request, "Paste an admin token.")
     if not _same_origin(request):  # or another site could log a browser in as its own admin
         return _login_form(request, "Log in from this page.", status=403)
@@ -107,10 +109,11 @@ async def monitoring_logout(request: web.Request) -> web.StreamResponse:
 @documented("The dashboard's data", answer=DATA_SHAPE, security=BROWSER, roles=ADMIN,
             description="What the dashboard page fetches every few seconds: the sampled time "
                         "series (one column per series, aligned on `t`), instances by state, "
-                        "inbox counts, the rollout flag and its stage.")
+                        "inbox counts, the rollout flag and its stage, the latest dead letters and "
+                        "alerts.")
 async def monitoring_data(request: web.Request) -> web.Response:
-    authenticate(request, ADMIN, allow_browser=True)
-    return web.json_response(await services(request).monitoring().data())
+    actor = authenticate(request, ADMIN, allow_browser=True)
+    return web.json_response(await services(request).monitoring().data(actor))
 
 
 @routes.post(PAGE + "/kill-switch")
@@ -128,6 +131,19 @@ async def monitoring_kill_switch(request: web.Request) -> web.Response:
         raise ValidationFailed({"enabled": ["expected {\"enabled\": true|false} only"]})
     return web.json_response(
         await services(request).rollout().toggle(actor, {RADICAL_SOLUTION: body["enabled"]}))
+
+
+async def _form_token(request: web.Request) -> str:
+    """The form's ``token``; anything but a URL-encoded form (the login form's only
+    encoding) has none, so a broken multipart header never reaches a parser."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        return ""
+    try:
+        form = await request.post()
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    token = form.get("token")
+    return token if isinstance(token, str) else ""
 
 
 def _login(request: web.Request, token: str) -> web.StreamResponse:

@@ -95,7 +95,35 @@
       row.append(a, b);
       body.append(row);
     });
+    rows("alerts-body", d.alerts, ["rule", "severity", "state", "detail", "last_at"],
+         "No alerts.");
+    rows("dead-body", d.dead_letters,
+         ["organization_id", "event", "attempts", "last_error", "received_at"],
+         "No dead letters.");
     showFlag(d.flag, d.stage);
+  }
+
+  function rows(id, items, keys, empty) {
+    var body = document.getElementById(id);
+    body.replaceChildren();
+    if (!items.length) {
+      var none = document.createElement("tr");
+      var cell = document.createElement("td");
+      cell.colSpan = keys.length;
+      cell.textContent = empty;
+      none.append(cell);
+      body.append(none);
+      return;
+    }
+    items.forEach(function (item) {
+      var row = document.createElement("tr");
+      keys.forEach(function (key) {
+        var cell = document.createElement("td");
+        cell.textContent = item[key] === null || item[key] === undefined ? "" : item[key];
+        row.append(cell);
+      });
+      body.append(row);
+    });
   }
 
   function showFlag(flag, stage) {

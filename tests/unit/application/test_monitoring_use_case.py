@@ -11,7 +11,8 @@ from adapters.observability.prometheus_reader import PrometheusTelemetryReader
 from adapters.observability.prometheus_telemetry import PrometheusTelemetry
 from application.operations.monitoring import MonitoringSampler, MonitoringService, quantile
 from application.ports.telemetry_reader import HistogramReading
-from tests.unit.application.harness import Harness
+from tests.unit.application.evolution_bodies import message_upsert
+from tests.unit.application.harness import ADMIN, Harness
 
 INF = math.inf
 
@@ -78,7 +79,10 @@ async def test_the_data_document_has_instances_by_state_inbox_and_the_flag(
     await app.new_instance()
     sampler = _sampler(app, PrometheusTelemetry())
     await sampler.sample()
-    data = await MonitoringService(sampler=sampler, rollout=app.rollout, uow=app.uow).data()
+    service = MonitoringService(sampler=sampler, rollout=app.rollout, uow=app.uow,
+                                dead_letters=app.container.dead_letters(),
+                                recent_alerts=app.container.alert_engine().recent)
+    data = await service.data(ADMIN)
 
     assert data["instances"] == {"awaiting_qr": 2}
     assert set(data["inbox"]) >= {"pending", "processing", "dead"}
@@ -86,3 +90,26 @@ async def test_the_data_document_has_instances_by_state_inbox_and_the_flag(
     assert data["flag"]["enabled"] is True
     assert data["series"]["t"]
     assert data["series"]["instances"][-1] == data["instances"]
+    assert data["dead_letters"] == []
+    assert data["alerts"] == []
+
+
+async def test_the_data_document_lists_dead_letters_and_alerts(app: Harness) -> None:
+    instance = await app.new_instance()
+    admitted = await app.webhook(message_upsert(instance.evolution_name, "MSG-1"))
+    async with app.uow() as uow:
+        await uow.inbox.park(admitted.event_id, "poisoned: no such key")
+        await uow.commit()
+    await app.container.alert_engine().alert("webhook_dead_lettered", "event parked")
+    sampler = _sampler(app, PrometheusTelemetry())
+    service = MonitoringService(sampler=sampler, rollout=app.rollout, uow=app.uow,
+                                dead_letters=app.container.dead_letters(),
+                                recent_alerts=app.container.alert_engine().recent)
+    data = await service.data(ADMIN)
+
+    assert data["inbox"]["dead"] == 1
+    assert [(d["id"], d["last_error"]) for d in data["dead_letters"]] == [
+        (str(admitted.event_id), "poisoned: no such key")]
+    assert [(a["rule"], a["state"]) for a in data["alerts"]] == [
+        ("webhook_dead_lettered", "firing")]
+    assert "key" not in data["alerts"][0]

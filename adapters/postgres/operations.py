@@ -91,9 +91,10 @@ class AsyncpgLeaderLock(LeaderLock):
                 await self._session.value("SELECT 1")
             else:
                 self._held = bool(await self._session.value(TRY_LOCK, LEADER_KEY))
-        except TRANSIENT_ERRORS as exc:
+        except (*TRANSIENT_ERRORS, asyncpg.PostgresError) as exc:
             log.warning("leader_lock_unreachable", error=type(exc).__name__)
             self._held = False
+            await self._session.close()  # whatever it held is released with it
         return self._held
 
     async def release(self) -> None:
@@ -107,6 +108,7 @@ class AsyncpgJobLedger(JobLedger):
     def __init__(self, dsn: str, pool: asyncpg.Pool) -> None:
         self._session = _LockSession(dsn)
         self._pool = pool
+        self._running: dict[int, str] = {}  # run id -> job, for the unlock
 
     async def start(self, job: str, worker_id: str) -> int | None:
         with translated():
@@ -115,15 +117,27 @@ class AsyncpgJobLedger(JobLedger):
             try:
                 run_id: int = await self._pool.fetchval(START_RUN, job, worker_id)
             except BaseException:
-                await self._session.value(UNLOCK, _job_key(job))
+                await self._unlock(job)
                 raise
+        self._running[run_id] = job
         return run_id
 
     async def finish(self, run_id: int, outcome: str) -> None:
-        with translated():
-            job = await self._pool.fetchval(FINISH_RUN, run_id, outcome)
+        job = self._running.pop(run_id, None)
+        try:
+            with translated():
+                await self._pool.fetchval(FINISH_RUN, run_id, outcome)
+        finally:
+            # Unlocked even when the record could not be written: a lock left behind would
+            # keep the job from ever running again while this worker lives.
             if job is not None:
-                await self._session.value(UNLOCK, _job_key(job))
+                await self._unlock(job)
+
+    async def _unlock(self, job: str) -> None:
+        try:
+            await self._session.value(UNLOCK, _job_key(job))
+        except (*TRANSIENT_ERRORS, asyncpg.PostgresError):
+            await self._session.close()  # the server frees the lock with the session
 
     async def runs(self, job: str | None = None) -> list[JobRun]:
         with translated():

@@ -9,9 +9,11 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
+from aiohttp.web_protocol import RequestPayloadError
 
 from entrypoints.http.keys import REQUEST_ID
-from entrypoints.http.problems import EDGE_PROBLEMS, from_exception, problem
+from entrypoints.http.problems import CLIENT_GONE, EDGE_PROBLEMS, from_exception, problem
 
 log = structlog.get_logger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -51,12 +53,30 @@ async def _problems(request: web.Request, handler: Handler) -> web.StreamRespons
             if name in exc.headers:
                 response.headers[name] = exc.headers[name]
         return response
+    except (BadHttpMessage, RequestPayloadError) as exc:
+        # Raised while reading the body (a Content-Encoding that does not decode, a broken
+        # chunk): the request is at fault, and its bytes are not repeated back.
+        log.info("request_body_refused", path=request.path, error=type(exc).__name__)
+        slug, title = EDGE_PROBLEMS[400]
+        return problem(400, slug, title, "The request body could not be read as sent.",
+                       request)
+    except ConnectionError as exc:
+        if request.transport is not None and not request.transport.is_closing():
+            return _internal(request, exc)
+        # The client went away mid-request: nothing to answer, and no fault of ours.
+        log.info("client_went_away", path=request.path)
+        slug, title = EDGE_PROBLEMS[CLIENT_GONE]
+        return problem(CLIENT_GONE, slug, title, None, request)
     except Exception as exc:
         rendered = from_exception(exc, request)
         if rendered is not None:
             return rendered
-        log.error("request_failed", path=request.path, exc_info=exc)
-        return problem(500, "internal", "Internal server error", None, request)
+        return _internal(request, exc)
+
+
+def _internal(request: web.Request, exc: Exception) -> web.Response:
+    log.error("request_failed", path=request.path, exc_info=exc)
+    return problem(500, "internal", "Internal server error", None, request)
 
 
 OBSERVE_KEY = web.AppKey("observe_request", Callable[[web.Request, int, float], None])

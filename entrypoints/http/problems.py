@@ -34,6 +34,8 @@ PROBLEMS: dict[type[Exception], tuple[int, str, str]] = {
     InvalidFlag: (422, "validation", "Validation failed"),
     BackupRefused: (422, "backup-refused", "Backup refused"),
 }
+# The client left before its answer (nginx's 499): counted apart from our own failures.
+CLIENT_GONE = 499
 # Problems raised by the HTTP layer itself rather than by a use case.
 EDGE_PROBLEMS: dict[int, tuple[str, str]] = {
     400: ("bad-request", "Bad request"),
@@ -43,6 +45,7 @@ EDGE_PROBLEMS: dict[int, tuple[str, str]] = {
     414: ("uri-too-long", "Request line too long"),
     415: ("unsupported-media-type", "Unsupported media type"),
     431: ("header-too-large", "Request header fields too large"),
+    499: ("client-closed-request", "Client closed the request"),
     500: ("internal", "Internal server error"),
 }
 

@@ -483,3 +483,15 @@ async def test_an_instant_that_is_no_time_in_utc_is_422(svc: Service, query: str
                                                         path: str) -> None:
     response = await svc.client.get(f"{path}?{query}", headers=svc.auth())
     assert response.status == 422, await response.text()
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_body_that_does_not_decode_as_its_content_encoding_is_400(
+        svc: Service, encoding: str) -> None:
+    for path, headers in (("/api/webhooks/evolution/clinic-h", {}),
+                          (QUICK_CREATE, svc.auth())):
+        response = await svc.client.post(path, data=b"not compressed at all", headers={
+            **headers, "Content-Type": "application/json", "Content-Encoding": encoding,
+            "Connection": "close"})
+        assert response.status == 400, (path, await response.text())
+        assert (await problem_of(response))["type"] == "/problems/bad-request"

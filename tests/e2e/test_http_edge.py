@@ -329,3 +329,27 @@ def test_a_database_that_does_not_answer_is_one_line_and_a_non_zero_exit() -> No
     last = done.stderr.rstrip().splitlines()[-1]
     assert last.startswith("wachannel: cannot start:"), last
     assert "StorageUnavailable" in last, last
+
+
+def test_a_client_that_leaves_mid_body_is_not_a_server_failure(served: Served) -> None:
+    for _ in range(5):
+        with socket.create_connection(("127.0.0.1", served.port), timeout=5) as sock:
+            sock.sendall(b"POST /api/webhooks/evolution/clinic-gone HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+                         b'{"event":')
+            time.sleep(0.1)  # the handler is reading the body when the client leaves
+    deadline = time.monotonic() + 5
+    while True:
+        with urllib.request.urlopen(f"http://127.0.0.1:{served.metrics_port}/metrics",
+                                    timeout=5) as answer:
+            metrics = answer.read().decode()
+        gone = [line for line in metrics.splitlines()
+                if line.startswith("wachannel_http_request_duration_seconds_count")
+                and "clinic" not in line and 'status="499"' in line]
+        if gone or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert gone, "the abandoned requests are counted as 499"
+    assert 'status="500"' not in metrics
+    assert "Traceback" not in served.log()
+    assert "request_failed" not in served.log()

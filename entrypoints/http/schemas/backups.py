@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validates
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates
 
 from domain.text import is_organization_id, is_storable
 from entrypoints.http.schemas.common import ORG_ID, Instant, Text
@@ -57,7 +57,7 @@ class SyncQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    dry_run = fields.String(load_default="false", validate=lambda v: v in ("true", "false"))
+    dry_run = fields.String(load_default="false", validate=validate.OneOf(("true", "false")))
 
 
 class Adopted(Schema):

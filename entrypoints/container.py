@@ -79,7 +79,7 @@ from application.instances.service import InstancePolicy, InstanceService
 from application.operations.dead_letters import DeadLetterService
 from application.operations.health_sweep import HealthSweep
 from application.operations.heartbeat import WorkerHeartbeat
-from application.operations.housekeeping import AuditPurge, StoreGauges
+from application.operations.housekeeping import AuditPurge, OperationsRetention, StoreGauges
 from application.operations.monitoring import MonitoringSampler, MonitoringService
 from application.operations.periodic import PeriodicJob, PeriodicJobs
 from application.operations.readiness import ReadinessService
@@ -225,7 +225,7 @@ ALERT_EVALUATION_EVERY_S = 60.0
 def _periodic_jobs(s: Settings, sweep: HealthSweep, processor: WebhookProcessor,
                    audit_purge: AuditPurge, gauges: StoreGauges,
                    alerts: AlertEvaluation, backups: BackupService,
-                   sync: SyncService) -> list[PeriodicJob]:
+                   sync: SyncService, records: OperationsRetention) -> list[PeriodicJob]:
     """The leader's jobs: a job is a name, an interval and one pass of its use case."""
     jobs = [PeriodicJob("health_sweep", s.health_sweep_s, sweep.sweep),
             PeriodicJob("inbox_retention", INBOX_RETENTION_EVERY_S, processor.purge_processed),
@@ -233,7 +233,8 @@ def _periodic_jobs(s: Settings, sweep: HealthSweep, processor: WebhookProcessor,
             PeriodicJob("alert_evaluation", ALERT_EVALUATION_EVERY_S, alerts.evaluate),
             PeriodicJob("backup", s.backup_interval_s,
                         partial(backups.take_scheduled, s.backup_retention_count)),
-            PeriodicJob("evolution_sync", s.sync_interval_s, sync.report)]
+            PeriodicJob("evolution_sync", s.sync_interval_s, sync.report),
+            PeriodicJob("operations_retention", AUDIT_RETENTION_EVERY_S, records.purge)]
     if s.operations_metrics:
         jobs.append(PeriodicJob("store_gauges", GAUGES_EVERY_S, gauges.refresh))
     return jobs
@@ -412,6 +413,8 @@ class Container(containers.DeclarativeContainer):
                                       retention_days=settings.provided.audit_retention_days)
     store_gauges = providers.Singleton(StoreGauges, uow=uow.provider, clock=clock,
                                        telemetry=telemetry)
+    operations_retention = providers.Singleton(OperationsRetention, ledger=job_ledger,
+                                               heartbeats=heartbeats, clock=clock)
     alert_evaluation = providers.Singleton(
         AlertEvaluation, uow=uow.provider, engine=alert_engine, clock=clock,
         readings=providers.Singleton(
@@ -419,7 +422,8 @@ class Container(containers.DeclarativeContainer):
             pool_size=settings.provided.evolution_pool_size))
     periodic_jobs = providers.Singleton(_periodic_jobs, settings, health_sweep,
                                         webhook_processor, audit_purge, store_gauges,
-                                        alert_evaluation, backups, sync)
+                                        alert_evaluation, backups, sync,
+                                        operations_retention)
     periodic = providers.Singleton(PeriodicJobs, jobs=periodic_jobs, leader=leader_lock,
                                    ledger=job_ledger, clock=clock, telemetry=telemetry,
                                    worker_id=worker_id)

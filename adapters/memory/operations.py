@@ -26,6 +26,12 @@ class InMemoryWorkerHeartbeats(WorkerHeartbeats):
         beats = [Heartbeat(w, at) for w, at in self._beats.items() if at >= not_before]
         return sorted(beats, key=lambda b: b.beat_at, reverse=True)
 
+    async def forget(self, before: datetime) -> int:
+        gone = [w for w, at in self._beats.items() if at < before]
+        for worker_id in gone:
+            del self._beats[worker_id]
+        return len(gone)
+
 
 class InMemoryLeaderLock(LeaderLock):
     """The only worker of the process is always the leader."""
@@ -66,6 +72,13 @@ class InMemoryJobLedger(JobLedger):
 
     async def runs(self, job: str | None = None) -> list[JobRun]:
         return [r for r in self._runs.values() if job is None or r.job == job]
+
+    async def forget(self, before: datetime) -> int:
+        gone = [i for i, r in self._runs.items()
+                if r.finished_at is not None and r.started_at < before]
+        for run_id in gone:
+            del self._runs[run_id]
+        return len(gone)
 
 
 class InMemoryAuditRetention(AuditRetention):

@@ -32,6 +32,8 @@ INSERT INTO worker_heartbeats (worker_id, beat_at) VALUES ($1, $2)
 ON CONFLICT (worker_id) DO UPDATE SET beat_at = greatest(worker_heartbeats.beat_at, $2)"""
 SINCE = ("SELECT worker_id, beat_at FROM worker_heartbeats WHERE beat_at >= $1 "
          "ORDER BY beat_at DESC LIMIT 100")
+FORGET_BEATS = "DELETE FROM worker_heartbeats WHERE beat_at < $1"
+FORGET_RUNS = "DELETE FROM job_runs WHERE finished_at IS NOT NULL AND started_at < $1"
 TRY_LOCK = "SELECT pg_try_advisory_lock(hashtext($1))"
 UNLOCK = "SELECT pg_advisory_unlock(hashtext($1))"
 START_RUN = "INSERT INTO job_runs (job, worker_id) VALUES ($1, $2) RETURNING id"
@@ -56,6 +58,11 @@ class AsyncpgWorkerHeartbeats(WorkerHeartbeats):
             rows = await self._pool.fetch(SINCE, not_before)
         return [Heartbeat(row["worker_id"], row["beat_at"]) for row in rows]
 
+    async def forget(self, before: datetime) -> int:
+        with translated():
+            status = await self._pool.execute(FORGET_BEATS, before)
+        return int(status.split()[-1])
+
 
 class _LockSession:
     """One connection kept for advisory locks; a broken one is dropped with its locks."""
@@ -73,10 +80,20 @@ class _LockSession:
             await self.close()
             raise
 
-    async def close(self) -> None:
+    async def close(self, graceful: bool = False) -> None:
+        """Drop the session; ``graceful`` first gives its locks back, so that another worker
+        can take them at once instead of when the server notices the closed socket."""
         conn, self._conn = self._conn, None
-        if conn is not None and not conn.is_closed():
-            conn.terminate()
+        if conn is None or conn.is_closed():
+            return
+        if graceful:
+            try:
+                await conn.execute("SELECT pg_advisory_unlock_all()", timeout=2)
+                await conn.close(timeout=2)
+                return
+            except (*TRANSIENT_ERRORS, asyncpg.PostgresError):
+                pass
+        conn.terminate()
 
 
 class AsyncpgLeaderLock(LeaderLock):
@@ -99,7 +116,7 @@ class AsyncpgLeaderLock(LeaderLock):
 
     async def release(self) -> None:
         self._held = False
-        await self._session.close()
+        await self._session.close(graceful=True)
 
 
 class AsyncpgJobLedger(JobLedger):
@@ -145,8 +162,13 @@ class AsyncpgJobLedger(JobLedger):
         return [JobRun(r["job"], r["worker_id"], r["started_at"], r["finished_at"],
                        r["outcome"]) for r in rows]
 
+    async def forget(self, before: datetime) -> int:
+        with translated():
+            status = await self._pool.execute(FORGET_RUNS, before)
+        return int(status.split()[-1])
+
     async def close(self) -> None:
-        await self._session.close()
+        await self._session.close(graceful=True)
 
 
 class AsyncpgAuditRetention(AuditRetention):

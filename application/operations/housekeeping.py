@@ -7,7 +7,7 @@ from datetime import timedelta
 import structlog
 
 from application.ports.inbox import InboxStatus
-from application.ports.operations import AuditRetention
+from application.ports.operations import AuditRetention, JobLedger, WorkerHeartbeats
 from application.ports.system import Clock
 from application.ports.telemetry import Telemetry
 from application.ports.unit_of_work import UnitOfWorkFactory
@@ -31,6 +31,24 @@ class AuditPurge:
         if purged:
             log.info("audit_purged", events=purged, older_than=cutoff.isoformat())
         return purged
+
+
+class OperationsRetention:
+    """The operations store's own records are kept a while, then go: job runs after
+    ``runs_days``, heartbeats of workers silent for ``heartbeats_days``."""
+
+    def __init__(self, ledger: JobLedger, heartbeats: WorkerHeartbeats, clock: Clock,
+                 runs_days: float = 7, heartbeats_days: float = 1) -> None:
+        self._ledger = ledger
+        self._heartbeats = heartbeats
+        self._clock = clock
+        self._runs = timedelta(days=runs_days)
+        self._beats = timedelta(days=heartbeats_days)
+
+    async def purge(self) -> int:
+        now = self._clock.now()
+        return (await self._ledger.forget(now - self._runs)
+                + await self._heartbeats.forget(now - self._beats))
 
 
 class StoreGauges:

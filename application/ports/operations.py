@@ -36,6 +36,10 @@ class WorkerHeartbeats(ABC):
     async def since(self, not_before: datetime) -> list[Heartbeat]:
         """The workers that beat at or after ``not_before``, newest first."""
 
+    @abstractmethod
+    async def forget(self, before: datetime) -> int:
+        """Delete the heartbeats older than ``before`` (workers long gone); return how many."""
+
 
 class LeaderLock(ABC):
     """One holder among all workers; it is released when its holder dies."""
@@ -65,6 +69,11 @@ class JobLedger(ABC):
     @abstractmethod
     async def runs(self, job: str | None = None) -> list[JobRun]:
         """Recorded runs, oldest first (all jobs when ``job`` is None)."""
+
+    @abstractmethod
+    async def forget(self, before: datetime) -> int:
+        """Delete the finished runs that started before ``before``; return how many. A run
+        under way is kept."""
 
 
 class AuditRetention(ABC):

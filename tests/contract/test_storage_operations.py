@@ -91,14 +91,30 @@ async def test_one_leader_at_a_time_and_the_lock_goes_with_its_session(postgres_
 
 
 @pytest.mark.integration
-async def test_a_run_whose_worker_died_no_longer_blocks_the_job(postgres_dsn) -> None:
+async def test_a_run_whose_worker_stopped_no_longer_blocks_the_job(postgres_dsn) -> None:
     pool = await create_pool(postgres_dsn, 1, 2)
     dead, alive = AsyncpgJobLedger(postgres_dsn, pool), AsyncpgJobLedger(postgres_dsn, pool)
     try:
         assert await dead.start("inbox_retention", "worker-dead") is not None
         assert await alive.start("inbox_retention", "worker-alive") is None
-        await dead.close()  # its session ends with the process
+        await dead.close()  # its session ends (so it does when a worker is killed: e2e)
         assert await alive.start("inbox_retention", "worker-alive") is not None
     finally:
         await alive.close()
         await close_pool(pool)
+
+
+async def test_old_runs_and_heartbeats_are_forgotten_and_a_run_under_way_is_kept(
+        stores) -> None:
+    beats, (ledger, _) = stores["beats"], stores["ledgers"]
+    await beats.beat("gone", T0 - timedelta(days=2))
+    await beats.beat("here", T0)
+    done = await ledger.start("audit_retention", "worker-a")
+    await ledger.finish(done, "ok")
+    under_way = await ledger.start("health_sweep", "worker-a")
+    future = T0 + timedelta(days=3650)  # after every run recorded so far
+    assert await ledger.forget(future) == 1
+    assert [r.job for r in await ledger.runs()] == ["health_sweep"]
+    assert await beats.forget(T0 - timedelta(days=1)) == 1
+    assert [b.worker_id for b in await beats.since(T0 - timedelta(days=30))] == ["here"]
+    await ledger.finish(under_way, "ok")

@@ -33,6 +33,7 @@ from adapters.evolution.session import create_client_session
 from adapters.files.backup_store import DirectoryBackupStore
 from adapters.memory.alert_store import InMemoryAlertStore
 from adapters.memory.backup_store import InMemoryBackupStore
+from adapters.memory.connect_page_counts import InMemoryConnectPageCounts
 from adapters.memory.inbox_writer import InMemoryInboxWriter
 from adapters.memory.notifier import InMemoryNotifier
 from adapters.memory.operations import (
@@ -48,6 +49,7 @@ from adapters.observability.prometheus_reader import PrometheusTelemetryReader
 from adapters.observability.prometheus_telemetry import PrometheusTelemetry
 from adapters.postgres.alert_store import AsyncpgAlertStore
 from adapters.postgres.backup_store import AsyncpgBackupStore
+from adapters.postgres.connect_page_counts import AsyncpgConnectPageCounts
 from adapters.postgres.inbox_writer import AsyncpgInboxWriter
 from adapters.postgres.migrations import migrate
 from adapters.postgres.notifier import AsyncpgNotifier
@@ -352,6 +354,9 @@ class Container(containers.DeclarativeContainer):
     connect_links = providers.Singleton(
         ConnectLinkService, uow=uow.provider, jwt=jwt,
         secret=providers.Callable(_connect_link_secret, settings), clock=clock, rollout=rollout,
+        streams=qr_streams, counts=providers.Selector(
+            storage, memory=providers.Singleton(InMemoryConnectPageCounts),
+            postgres=providers.Singleton(AsyncpgConnectPageCounts, pool=pg_pool)),
         ttl_s=settings.provided.connect_link_ttl_s)
     quick_create = providers.Singleton(
         QuickCreateService, uow=uow.provider, instances=instances, connect=connect,

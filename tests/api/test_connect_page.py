@@ -95,3 +95,32 @@ async def test_the_stream_takes_the_link_for_its_instance_only(service: Service)
     other = await service.client.get(f"{BASE}/{second}/qr/stream", params={"t": token})
     assert other.status == 401
     assert other.content_type == "application/problem+json"
+
+
+async def test_views_and_outcomes_are_counted_per_variant_and_summarised_for_admins(
+        service: Service) -> None:
+    instance = (await service.quick_create(wait_for_qr=True))["instance"]
+    url = (await mint(service, instance["id"]))["url"]
+    for _ in range(2):
+        assert (await service.client.get(page_path(url))).status == 200
+    stream = await service.client.get(
+        f"{BASE}/{instance['id']}/qr/stream",
+        params={"t": parse_qs(urlsplit(url).query)["t"][0]})
+    service.fake.scan(instance["evolution_name"])
+    assert b"event: connected" in await stream.read()
+    response = await service.client.get("/api/admin/feature-flags/radical_solution/variants",
+                                        headers=service.auth())
+    assert response.status == 200, await response.text()
+    body = await response.json()
+    assert body["flag"] == "radical_solution"
+    shown = [v for v in body["variants"] if v["views"]]
+    assert [(v["views"], v["connected"], v["timeout"], v["error"]) for v in shown] == [
+        (2, 1, 0, 0)]
+    assert shown[0]["rates"]["connected"] == 0.5
+    assert {v["name"] for v in body["variants"]} == {"unified_qr", "guided_steps"}
+    tenant = await service.client.get("/api/admin/feature-flags/radical_solution/variants",
+                                      headers=service.auth("tenant_admin", "clinic-42"))
+    assert tenant.status == 403
+    missing = await service.client.get("/api/admin/feature-flags/no_such_flag/variants",
+                                       headers=service.auth())
+    assert missing.status == 404

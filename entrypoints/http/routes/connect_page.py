@@ -7,14 +7,14 @@ from urllib.parse import quote
 from aiohttp import web
 
 from application.presenters import rfc3339
-from entrypoints.http.auth import TENANT_ROLES, authenticate
-from entrypoints.http.documented import MANAGEMENT, documented
+from entrypoints.http.auth import ADMIN, TENANT_ROLES, authenticate
+from entrypoints.http.documented import FLAG_NAME, MANAGEMENT, documented
 from entrypoints.http.keys import services
 from entrypoints.http.page_text import TEXT, pick_language
 from entrypoints.http.pages import render
 from entrypoints.http.paths import INSTANCES, connect_page_url, qr_stream_url
 from entrypoints.http.routes.instances import instance_id
-from entrypoints.http.schemas.connect_page import ConnectLinkResponse
+from entrypoints.http.schemas.connect_page import ConnectLinkResponse, VariantsResponse
 
 routes = web.RouteTableDef()
 CONNECT_LINK = ("connectLink",)
@@ -49,3 +49,14 @@ async def connect_page(request: web.Request) -> web.Response:
     return render(request, "connect.html", {
         "lang": lang, "t": TEXT[lang], "variant": page.variant, "stream_url": stream,
         "instance_name": page.instance.display_name or ""})
+
+
+@routes.get("/api/admin/feature-flags/{name}/variants")
+@documented("The connect page's A/B test, per variant", answer=VariantsResponse,
+            security=MANAGEMENT, roles=ADMIN, path={"name": FLAG_NAME},
+            description="Views and outcomes (connected, timeout, error) of the connect page "
+                        "per variant of the flag, counted on every replica.")
+async def variants(request: web.Request) -> web.Response:
+    authenticate(request, ADMIN)
+    summary = await services(request).connect_links().variants(request.match_info["name"])
+    return web.json_response(summary)

@@ -9,10 +9,10 @@ from uuid import UUID
 from aiohttp import web
 
 from application.errors import NotFound, ValidationFailed
+from application.instances.qr_stream import QrStream
 from application.instances.quick_create import QuickCreate
 from application.instances.service import instance_page
 from application.presenters import instance_view
-from domain.access import Actor
 from domain.text import is_storable
 from entrypoints.http.auth import TENANT_ROLES, authenticate
 from entrypoints.http.documented import BROWSER, SSE_EVENT, documented
@@ -86,18 +86,18 @@ async def connect(request: web.Request) -> web.Response:
             answer_type="text/event-stream", security=(*BROWSER, "connectLink"),
             roles=TENANT_ROLES, headers={"Last-Event-ID": {"type": "string"}})
 async def qr_stream(request: web.Request) -> web.StreamResponse:
-    actor = _stream_actor(request)
-    events = await services(request).qr_streams().open(
-        actor, instance_id(request), request.headers.get("Last-Event-ID"))
-    return await stream_response(request, events)
+    return await stream_response(request, await _open_stream(request))
 
 
-def _stream_actor(request: web.Request) -> Actor:
+async def _open_stream(request: web.Request) -> QrStream:
+    last = request.headers.get("Last-Event-ID")
     # The connect page's EventSource holds its link, good for this one instance only.
     link = request.query.get("t")
     if link and "Authorization" not in request.headers:
-        return services(request).connect_links().stream_actor(instance_id(request), link)
-    return authenticate(request, TENANT_ROLES, allow_browser=True)
+        return await services(request).connect_links().open_stream(
+            instance_id(request), link, last)
+    actor = authenticate(request, TENANT_ROLES, allow_browser=True)
+    return await services(request).qr_streams().open(actor, instance_id(request), last)
 
 
 @routes.get(BASE + "/{id}/status")

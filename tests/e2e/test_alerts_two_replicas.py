@@ -2,16 +2,19 @@
 database, the fake Evolution server, and three local sinks (a Slack-compatible webhook, an
 SMTP server run by aiosmtpd, an SMS gateway). Five consecutive QR failures spread over both
 replicas reach each sink once; more within the cooldown reach none; one success brings one
-recovery notice. A slow Evolution answer and a slow webhook each raise their own alert."""
+recovery notice. A slow Evolution answer and a slow webhook each raise their own alert (the
+thresholds scaled down to 300 ms and 1 s: a 0.5 s answer, a handler held 1.3 s on a lock)."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from email import message_from_bytes
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 from aiohttp import web
 from aiosmtpd.controller import Controller
@@ -24,7 +27,10 @@ from tests.e2e.support import (
     bounded,
     eventually,
     free_port,
+    qr_envelope,
     quick_create,
+    rotate_secret,
+    signed,
     wait_ready,
 )
 
@@ -106,7 +112,7 @@ async def test_qr_failures_on_two_replicas_alert_each_channel_once_then_recover_
               "EVOLUTION_API_KEY": evolution.key, **sink_env,
               "ALERT_QR_CONSECUTIVE_FAILURES": "5", "ALERT_COOLDOWN_S": "300",
               # scaled down so the test need not wait 10 s and 5 s
-              "ALERT_API_RESPONSE_MS": "300", "ALERT_WEBHOOK_PROCESSING_MS": "1",
+              "ALERT_API_RESPONSE_MS": "300", "ALERT_WEBHOOK_PROCESSING_MS": "1000",
               # every connect asks Evolution (no cached QR), and the breaker stays closed
               "EVOLUTION_CACHE_TTL_S": "0", "EVOLUTION_BREAKER_FAILURES": "1000",
               "QR_TIMEOUT_MS": "1500"}
@@ -150,7 +156,24 @@ async def test_qr_failures_on_two_replicas_alert_each_channel_once_then_recover_
     evolution.server.latency_s = 0.0
     await eventually(lambda: _all_have(found, "[warning] api_response_slow", 1), 15,
                      "the slow Evolution answer alert")
-    # The worker processed the create's QR webhook above the scaled-down 1 ms.
+    assert found.count("[warning] webhook_processing_slow") == {"slack": 0, "sms": 0,
+                                                                 "email": 0}
+    # A slow webhook handler: the instance's row is held by another transaction, so the
+    # worker's processing of a QR webhook for it waits 1.3 s, above the scaled-down 1 s.
+    secret = await rotate_secret(http, url["a"], token, ORG)
+    body, headers = signed(secret, qr_envelope(created["instance"]["evolution_name"],
+                                               f"2@slow-{uuid.uuid4().hex}"))
+    holder = await asyncpg.connect(postgres_dsn)
+    try:
+        async with holder.transaction():
+            await holder.execute("SELECT 1 FROM instances WHERE id = $1 FOR UPDATE",
+                                 uuid.UUID(instance_id))
+            async with http.post(f"{url['a']}/api/webhooks/evolution/{ORG}", data=body,
+                                 headers=headers) as answer:
+                assert answer.status == 200, await answer.text()
+            await asyncio.sleep(1.3)
+    finally:
+        await holder.close()
     await eventually(lambda: _all_have(found, "[warning] webhook_processing_slow", 1), 15,
                      "the slow webhook alert")
 

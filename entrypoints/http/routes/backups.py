@@ -15,7 +15,7 @@ from entrypoints.http.schemas.common import json_body, load, query
 
 routes = web.RouteTableDef()
 
-BACKUP_ID = {"backupId": {"type": "string", "format": "uuid",
+BACKUP_ID = {"id": {"type": "string", "format": "uuid",
                           "description": "A backup's id; anything else is a 404."}}
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.ASCII)
 NDJSON = "application/x-ndjson"
@@ -39,7 +39,7 @@ async def list_backups(request: web.Request) -> web.Response:
     return web.json_response(await services(request).backups().listing())
 
 
-@routes.get("/api/admin/backups/{backupId}")
+@routes.get("/api/admin/backups/{id}")
 @documented("Download a backup", answer=shapes.BACKUP_DOCUMENT, roles=OPERATORS,
             path=BACKUP_ID, description="The document exactly as stored.")
 async def download_backup(request: web.Request) -> web.Response:
@@ -48,7 +48,7 @@ async def download_backup(request: web.Request) -> web.Response:
     return web.Response(body=document, content_type="application/json", charset="utf-8")
 
 
-@routes.post("/api/admin/backups/{backupId}/restore")
+@routes.post("/api/admin/backups/{id}/restore")
 @documented("Restore a backup", answer=shapes.RestoreReport, roles=ADMIN, path=BACKUP_ID,
             description="Recreates what is missing in Evolution and here, leaves what exists "
                         "untouched; idempotent. A document whose checksum fails is 422 "
@@ -98,7 +98,7 @@ async def export_audit(request: web.Request) -> web.StreamResponse:
 
 
 def _backup_id(request: web.Request) -> str:
-    backup_id = request.match_info["backupId"]
+    backup_id = request.match_info["id"]
     if not _UUID.fullmatch(backup_id):
         raise NotFound(f"backup {backup_id[:64]!r} not found")
     return backup_id

@@ -26,7 +26,7 @@ from entrypoints.http.routes import (
 from entrypoints.http.routes.connect_page import routes as connect_page_routes
 from entrypoints.http.routes.monitoring import routes as monitoring_routes
 from entrypoints.http.routes.operations import METRICS_OPEN_KEY
-from entrypoints.http.server import EdgeRunner
+from entrypoints.http.server import EdgeRunner, answer_expectations
 from entrypoints.http.sse import STREAMS, end_streams
 from entrypoints.sampling import sample_telemetry
 from entrypoints.worker import process_webhooks, stopped, watch_flags
@@ -47,9 +47,11 @@ def create_app(container: Container, run_worker: bool | None = None) -> web.Appl
     app.on_shutdown.append(end_streams)
     setup_pages(app, settings.connect_frame_ancestors)
     app.router.add_routes(connect_page_routes)
-    for module in (instances, legacy, webhooks, admin, operations, backups, dead_letters, alerts):
+    for module in (instances, legacy, webhooks, admin, operations, backups,
+                   dead_letters, alerts):
         app.router.add_routes(module.routes)
     app.router.add_routes(monitoring_routes)
+    answer_expectations(app)
     worker = settings.embedded if run_worker is None else run_worker
     app.cleanup_ctx.append(lambda a: _lifecycle(a, container, worker))
     return app

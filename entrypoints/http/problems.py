@@ -44,6 +44,7 @@ EDGE_PROBLEMS: dict[int, tuple[str, str]] = {
     413: ("payload-too-large", "Payload too large"),
     414: ("uri-too-long", "Request line too long"),
     415: ("unsupported-media-type", "Unsupported media type"),
+    417: ("expectation-failed", "Expectation failed"),
     431: ("header-too-large", "Request header fields too large"),
     499: ("client-closed-request", "Client closed the request"),
     500: ("internal", "Internal server error"),

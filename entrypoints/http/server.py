@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 from aiohttp.http_exceptions import (
     BadHttpMethod,
     BadStatusLine,
@@ -32,6 +32,8 @@ from aiohttp.http_exceptions import (
 from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
+from aiohttp.web_urldispatcher import ResourceRoute
+from aiohttp.web_urldispatcher import _default_expect_handler as _default_expect
 
 from entrypoints.http.problems import EDGE_PROBLEMS, PROBLEM_JSON
 
@@ -263,3 +265,24 @@ def _reason(exc: OSError) -> str:
                "port with --port or PORT)"
     # asyncio's message repeats the address as a tuple; the system's own words suffice.
     return os.strerror(exc.errno).lower() if exc.errno else str(exc)
+
+
+async def _expect(request: web.Request) -> web.StreamResponse | None:
+    """``Expect: 100-continue`` as aiohttp answers it; any other expectation is a 417 problem
+    that closes the connection: aiohttp's own answer was text echoing the header, and left
+    the connection open while the body it still waited for never came, so the next request
+    on it was read from the wrong place."""
+    expect = request.headers.get("Expect", "")
+    if request.version != HttpVersion11 or expect.lower() == "100-continue":
+        return await _default_expect(request)
+    return _problem(417, *EDGE_PROBLEMS[417],
+                    "The only expectation this service meets is 100-continue.")
+
+
+def answer_expectations(app: web.Application) -> None:
+    """Every route answers ``Expect`` through ``_expect``. aiohttp takes an expect handler only
+    route by route when a route is added; the attribute it keeps is set here once for all
+    (checked against aiohttp 3.14)."""
+    for route in app.router.routes():
+        if isinstance(route, ResourceRoute):
+            route._expect_handler = _expect

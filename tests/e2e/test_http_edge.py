@@ -353,3 +353,29 @@ def test_a_client_that_leaves_mid_body_is_not_a_server_failure(served: Served) -
     assert 'status="500"' not in metrics
     assert "Traceback" not in served.log()
     assert "request_failed" not in served.log()
+
+
+def test_an_unknown_expectation_is_a_417_problem_and_the_connection_closes(
+        served: Served) -> None:
+    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as sock:
+        sock.sendall(b"POST /api/webhooks/evolution/clinic-x HTTP/1.1\r\nHost: x\r\n"
+                     b"Expect: 100-continue-" + MARK + b"\r\nContent-Length: 2\r\n\r\n")
+        answer = http.client.HTTPResponse(sock)
+        answer.begin()
+        body = answer.read()
+    assert answer.status == 417
+    assert answer.headers["Content-Type"].startswith(PROBLEM_JSON)
+    assert answer.headers["X-Request-ID"]
+    # Not kept alive: the body the client held back is never read as the next request.
+    assert answer.headers["Connection"].lower() == "close"
+    assert MARK not in body
+    assert json.loads(body)["type"] == "/problems/expectation-failed"
+
+
+def test_expect_100_continue_still_gets_its_continue(served: Served) -> None:
+    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as sock:
+        sock.sendall(b"POST /api/webhooks/evolution/clinic-x HTTP/1.1\r\nHost: x\r\n"
+                     b"Expect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+        assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(b"{}")
+        assert b"HTTP/1.1 " in sock.recv(1000)

@@ -65,6 +65,7 @@ class Settings:
     audit_retention_days: int
     alert_cooldown_s: float
     http_header_timeout_s: float
+    http_body_timeout_s: float
     log_level: str
     # Defaults keep the pages' settings out of every other group's constructor calls.
     connect_frame_ancestors: tuple[str, ...] = ()
@@ -129,6 +130,7 @@ def _server(e: _Env, app_env: str) -> dict[str, Any]:
         "public_base_url": (e.url("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
         "metrics_port": e.integer("METRICS_PORT", None, 1, 65535),
         "http_header_timeout_s": e.number("HTTP_HEADER_TIMEOUT_S", 10, 0.5, 3600),
+        "http_body_timeout_s": e.number("HTTP_BODY_TIMEOUT_S", 30, 0.5, 3600),
         "legacy_sunset_date": e.parse("LEGACY_SUNSET_DATE", date.fromisoformat,
                                       date(2027, 6, 30)),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
@@ -42,7 +43,15 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
 
 async def _problems(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
+        if request.body_exists:
+            await _body_in_time(request)
         return await handler(request)
+    except TimeoutError:
+        # Read before the handler, so that this is the body's clock and no one else's.
+        response = problem(408, *EDGE_PROBLEMS[408], "The request body did not arrive in time.",
+                           request)
+        response.force_close()
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -74,9 +83,18 @@ async def _problems(request: web.Request, handler: Handler) -> web.StreamRespons
         return _internal(request, exc)
 
 
+async def _body_in_time(request: web.Request) -> None:
+    """The whole body (at most 1 MiB), read now within ``HTTP_BODY_TIMEOUT_S``: a client that
+    sends its headers and then trickles its body would otherwise hold a connection for ever.
+    aiohttp keeps what it read, so the handler's own read returns it at once."""
+    async with asyncio.timeout(request.app.get(BODY_TIMEOUT_KEY, 30.0)):
+        await request.read()
+
+
 def _internal(request: web.Request, exc: Exception) -> web.Response:
     log.error("request_failed", path=request.path, exc_info=exc)
     return problem(500, "internal", "Internal server error", None, request)
 
 
+BODY_TIMEOUT_KEY = web.AppKey("body_timeout_s", float)
 OBSERVE_KEY = web.AppKey("observe_request", Callable[[web.Request, int, float], None])

@@ -31,6 +31,7 @@ pytestmark = pytest.mark.e2e
 
 PROBLEM_JSON = "application/problem+json"
 HEADER_TIMEOUT_S = 1.0  # the shared server's; the done-when test runs on the default (10 s)
+BODY_TIMEOUT_S = 4.0  # the shared server's: longer than the slow body a test still accepts
 # A stand-in for a bearer token or other caller bytes: it must appear in no answer, no log.
 MARK = b"Zq7CallerSecret"
 
@@ -63,6 +64,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     port, metrics_port = free_port(), free_port()
     process = processes.serve("serve", port, base_env(
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", HTTP_HEADER_TIMEOUT_S=str(HEADER_TIMEOUT_S),
+        HTTP_BODY_TIMEOUT_S=str(BODY_TIMEOUT_S),
         HOST="127.0.0.1", METRICS_PORT=str(metrics_port)))
     try:
         _ready(port, process)
@@ -379,3 +381,20 @@ def test_expect_100_continue_still_gets_its_continue(served: Served) -> None:
         assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue")
         sock.sendall(b"{}")
         assert b"HTTP/1.1 " in sock.recv(1000)
+
+
+def test_a_body_that_stalls_past_its_timeout_is_408_and_the_connection_closes(
+        served: Served) -> None:
+    headers = (b"POST /api/webhooks/evolution/clinic-x HTTP/1.1\r\nHost: x\r\n"
+               b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
+        started = time.monotonic()
+        sock.sendall(headers + b'{"event":')
+        answer = http.client.HTTPResponse(sock)
+        answer.begin()
+        body = json.loads(answer.read())
+        waited = time.monotonic() - started
+    assert answer.status == 408, body
+    assert body["type"] == "/problems/request-timeout"
+    assert answer.headers["Connection"].lower() == "close"
+    assert BODY_TIMEOUT_S - 0.5 < waited < BODY_TIMEOUT_S + 3

@@ -7,7 +7,7 @@ from typing import Any
 
 from entrypoints.http.auth import TOKEN_COOKIE
 from entrypoints.http.pages import static_url
-from tests.api.conftest import Service
+from tests.api.conftest import Service, free_port, service_env, start_service
 
 PAGE = "/admin/monitoring"
 DATA = "/api/admin/monitoring/data"
@@ -67,6 +67,27 @@ async def test_query_token_goes_into_an_httponly_strict_cookie_and_the_page_open
     html = await page.text()
     assert 'name="csrf-token"' in html
     assert static_url("vendor/uplot-1.6.32.min.js") in html
+
+
+async def test_the_cookie_is_secure_when_the_service_is_public_over_https() -> None:
+    env = service_env(free_port(), PUBLIC_BASE_URL="https://wachannel.example")
+    async for service in start_service(env):
+        response = await service.client.get(PAGE, params={"token": service.token()},
+                                            allow_redirects=False)
+        assert response.status == 303
+        attributes = [part.strip() for part in response.headers["Set-Cookie"].split(";")]
+        assert "Secure" in attributes
+        assert "HttpOnly" in attributes
+
+
+async def test_logout_forgets_the_cookie_and_shows_the_form(service: Service) -> None:
+    response = await service.client.post(f"{PAGE}/logout", headers=_cookie(service.token()))
+    assert response.status == 200
+    html = await response.text()
+    assert _is_login_form(html)
+    assert 'role="status">Logged out.' in html
+    assert 'role="alert"' not in html
+    assert response.headers["Set-Cookie"].startswith(f'{TOKEN_COOKIE}="";')
 
 
 async def test_login_form_post_sets_the_cookie_only_from_our_own_origin(

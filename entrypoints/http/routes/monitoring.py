@@ -100,7 +100,7 @@ async def monitoring_login(request: web.Request) -> web.StreamResponse:
             description="Forgets the cookie. Not origin-checked: the worst another site can do "
                         "with it is log an operator out.")
 async def monitoring_logout(request: web.Request) -> web.StreamResponse:
-    response = _login_form(request, "Logged out.", status=200)
+    response = _login_form(request, "", status=200, notice="Logged out.")
     response.del_cookie(TOKEN_COOKIE, path="/")
     return response
 
@@ -165,9 +165,10 @@ def _see_page() -> web.Response:
     return web.Response(status=303, headers={"Location": PAGE})
 
 
-def _login_form(request: web.Request, message: str, status: int = 401) -> web.Response:
-    return render(request, "monitoring_login.html", {"lang": "en", "message": message},
-                  status=status)
+def _login_form(request: web.Request, message: str, status: int = 401,
+                notice: str = "") -> web.Response:
+    return render(request, "monitoring_login.html",
+                  {"lang": "en", "message": message, "notice": notice}, status=status)
 
 
 def _page_actor(request: web.Request) -> Actor:

@@ -61,6 +61,7 @@ from adapters.postgres.operations import (
 )
 from adapters.postgres.pool import close_pool, create_pool
 from adapters.postgres.unit_of_work import AsyncpgUnitOfWork
+from adapters.qr.images import SegnoQrImages
 from adapters.security.jwt_codec import PyJwtCodec
 from adapters.system.clock import RandomIdGenerator, SystemClock
 from application.alerting.engine import AlertEngine, DeliveryPolicy
@@ -271,6 +272,7 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(RandomIdGenerator)
     jwt = providers.Singleton(PyJwtCodec)
+    qr_images = providers.Singleton(SegnoQrImages)
     telemetry = providers.Singleton(PrometheusTelemetry,
                                     recording=settings.provided.operations_metrics)
     alert_policy = providers.Singleton(_alert_policy, settings)
@@ -340,7 +342,8 @@ class Container(containers.DeclarativeContainer):
         grace_s=settings.provided.webhook_secret_grace_s)
     connect = providers.Singleton(
         ConnectService, uow=uow.provider, evolution=evolution, notifier=notifier, clock=clock,
-        telemetry=alert_feed, policy=connect_policy, flagged_path=flagged_path)
+        telemetry=alert_feed, policy=connect_policy, flagged_path=flagged_path,
+        qr_images=qr_images)
     qr_streams = providers.Singleton(
         QrStreamService, uow=uow.provider, connect=connect, notifier=notifier, clock=clock,
         policy=stream_policy)
@@ -369,7 +372,7 @@ class Container(containers.DeclarativeContainer):
         policy=intake_policy)
     webhook_processor = providers.Singleton(
         WebhookProcessor, uow=uow.provider, clock=clock, telemetry=alert_feed, alerter=alerter,
-        policy=processing_policy)
+        policy=processing_policy, qr_images=qr_images)
     audit = providers.Singleton(AuditService, uow=uow.provider)
     audit_export = providers.Singleton(AuditExporter, uow=uow.provider)
     backup_store = providers.Selector(

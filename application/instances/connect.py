@@ -17,6 +17,7 @@ from application.instances.lifecycle import move, show_qr
 from application.instances.single_flight import SingleFlight
 from application.ports.evolution import ConnectStatus, EvolutionGateway, InstanceRef
 from application.ports.notifier import INSTANCE_TOPIC, Notifier
+from application.ports.qr_images import QrImages
 from application.ports.system import Clock
 from application.ports.telemetry import Telemetry
 from application.ports.unit_of_work import UnitOfWorkFactory
@@ -46,8 +47,9 @@ class ConnectView:
 class ConnectService:
     def __init__(self, uow: UnitOfWorkFactory, evolution: EvolutionGateway, notifier: Notifier,
                  clock: Clock, telemetry: Telemetry, policy: ConnectPolicy,
-                 flagged_path: OutcomeWindow) -> None:
+                 flagged_path: OutcomeWindow, qr_images: QrImages) -> None:
         self._uow = uow
+        self._images = qr_images
         self._evolution = evolution
         self._notifier = notifier
         self._clock = clock
@@ -150,7 +152,7 @@ class ConnectService:
                 return
             now = self._clock.now()
             if qr is not None:
-                await show_qr(uow, instance, qr, SYSTEM_ACTOR, now)
+                await show_qr(uow, instance, qr, SYSTEM_ACTOR, now, self._images)
             if opened:
                 await move(uow, instance, LifecycleSignal(InstanceState.CONNECTED), SYSTEM_ACTOR,
                            now)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import attrs
+
 from application.audit.drafts import audit_draft, instance_details
 from application.ports.notifier import INSTANCE_TOPIC
+from application.ports.qr_images import QrImages
 from application.ports.unit_of_work import UnitOfWork
 from domain.access import Actor
 from domain.audit import AuditAction
@@ -45,8 +48,11 @@ async def move(uow: UnitOfWork, instance: Instance, signal: LifecycleSignal, act
 
 
 async def show_qr(uow: UnitOfWork, instance: Instance, qr: QrCode, actor: Actor, at: datetime,
-                  evolution_time: datetime | None = None) -> Transition:
-    """Keep a new QR; the first QR of a connect cycle is audited as ``qr_generated``."""
+                  images: QrImages, evolution_time: datetime | None = None) -> Transition:
+    """Keep a new QR; the first QR of a connect cycle is audited as ``qr_generated``. A QR
+    Evolution sent without its image is kept with one drawn from its code."""
+    if not qr.base64 and not instance.shows(qr.code):
+        qr = attrs.evolve(qr, base64=images.png_data_url(qr.code))
     waited_since = instance.updated_at
     # A new instance already waits in awaiting_qr: its first QR is not a state change.
     first_of_cycle = instance.qr is None

@@ -12,6 +12,7 @@ import structlog
 from application.instances.lifecycle import move, show_qr
 from application.json_input import parse_json
 from application.ports.inbox import InboxEvent
+from application.ports.qr_images import QrImages
 from application.ports.system import Clock
 from application.ports.telemetry import Alerter, Telemetry
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -70,8 +71,9 @@ def schedule(events: list[InboxEvent]) -> Schedule:
 
 class WebhookProcessor:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, telemetry: Telemetry,
-                 alerter: Alerter, policy: ProcessingPolicy) -> None:
+                 alerter: Alerter, policy: ProcessingPolicy, qr_images: QrImages) -> None:
         self._uow = uow
+        self._images = qr_images
         self._clock = clock
         self._telemetry = telemetry
         self._alerter = alerter
@@ -184,7 +186,7 @@ class WebhookProcessor:
                       meaning: QrUpdated | StateSignalled, evolution_time: datetime | None) -> str:
         if isinstance(meaning, QrUpdated):
             transition = await show_qr(uow, instance, meaning.qr, EVOLUTION_ACTOR,
-                                       meaning.qr.issued_at, evolution_time)
+                                       meaning.qr.issued_at, self._images, evolution_time)
             return str(transition.outcome)
         transition = await move(uow, instance, meaning.signal, EVOLUTION_ACTOR, self._clock.now())
         if transition.changed:

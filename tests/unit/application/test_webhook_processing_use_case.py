@@ -7,6 +7,7 @@ import time
 from datetime import datetime, timedelta
 
 from adapters.memory import InMemoryUnitOfWork
+from adapters.qr.images import SegnoQrImages
 from application.ports.inbox import InboxEvent, InboxStatus
 from application.webhooks.processing import ProcessingPolicy, WebhookProcessor
 from domain.instance import InstanceState
@@ -20,6 +21,8 @@ from tests.unit.application.evolution_bodies import (
     qrcode_updated,
 )
 from tests.unit.application.harness import ADMIN, ORG
+
+QR_IMAGES = SegnoQrImages()
 
 
 def at(seconds: int) -> str:
@@ -223,7 +226,7 @@ async def test_processing_an_event_is_bounded_by_the_timeout(app):
     store_answers = asyncio.Event()
     stalled = WebhookProcessor(lambda: StallingUnitOfWork(app.store, app.notifier, store_answers),
                                app.clock, app.telemetry, app.alerter,
-                               ProcessingPolicy(timeout_s=0.05, max_attempts=3))
+                               ProcessingPolicy(timeout_s=0.05, max_attempts=3), QR_IMAGES)
     started = time.monotonic()
 
     assert await stalled.process_due() == 1
@@ -277,7 +280,7 @@ async def test_one_instances_lifecycle_events_apply_in_the_order_received(app):
             return await super().__aenter__()
 
     processor = WebhookProcessor(lambda: SlowFirstApply(app.store, app.notifier), app.clock,
-                                 app.telemetry, app.alerter, ProcessingPolicy())
+                                 app.telemetry, app.alerter, ProcessingPolicy(), QR_IMAGES)
     assert await processor.process_due() == 2
 
     rows = {row.event.id: row for row in app.inbox()}
@@ -292,7 +295,8 @@ async def test_processed_events_are_purged_after_the_retention_in_batches(app):
         await app.webhook(message_upsert(instance.evolution_name, f"K{n}"))
     dead = await put_in_inbox(app, b"not json", instance.evolution_name, "MESSAGES_UPSERT")
     processor = WebhookProcessor(app.uow, app.clock, app.telemetry, app.alerter,
-                                 ProcessingPolicy(batch=1, max_attempts=1, retention_s=3600))
+                                 ProcessingPolicy(batch=1, max_attempts=1, retention_s=3600),
+                                 QR_IMAGES)
     while await processor.process_due():
         pass
     assert await processor.purge_processed() == 0  # none is an hour old yet

@@ -87,6 +87,11 @@ async def test_kill_switch_through_its_confirmation_makes_quick_create_403(
     assert response.status == 403
     assert (await response.json())["type"].endswith("/problems/feature-disabled")
 
+    await page.get_by_role("button", name="Turn back on").click()
+    await page.get_by_role("button", name="Yes, turn it on").click()
+    await expect(page.locator("#flag-state")).to_have_text("on")
+    await service.quick_create(ORGS[0])
+
 
 async def test_login_form_then_dashboard_with_no_serious_axe_violation(
         service: Service, browser: Browser) -> None:

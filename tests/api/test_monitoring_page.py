@@ -80,6 +80,15 @@ async def test_the_cookie_is_secure_when_the_service_is_public_over_https() -> N
         assert "HttpOnly" in attributes
 
 
+async def test_no_other_site_may_frame_the_dashboard_or_its_login() -> None:
+    env = service_env(free_port(), CONNECT_FRAME_ANCESTORS="https://app.clinic.example")
+    async for service in start_service(env):
+        for headers in ({}, _cookie(service.token())):
+            response = await service.client.get(PAGE, headers=headers)
+            policy = response.headers["Content-Security-Policy"]
+            assert policy.endswith("frame-ancestors 'self'"), policy
+
+
 async def test_logout_forgets_the_cookie_and_shows_the_form(service: Service) -> None:
     response = await service.client.post(f"{PAGE}/logout", headers=_cookie(service.token()))
     assert response.status == 200

@@ -26,7 +26,7 @@ from domain.text import is_storable
 from entrypoints.http.auth import ADMIN, JWT_SECRET_KEY, TOKEN_COOKIE, authenticate, token_actor
 from entrypoints.http.documented import BROWSER, PUBLIC, Answer, documented
 from entrypoints.http.keys import services
-from entrypoints.http.pages import render
+from entrypoints.http.pages import page_headers, render
 from entrypoints.http.schemas.common import json_body
 
 routes = web.RouteTableDef()
@@ -71,7 +71,7 @@ async def monitoring_page(request: web.Request) -> web.StreamResponse:
         return _login_form(request, message)
     # A bearer header shows the page too, but only the cookie's holder can use the kill switch.
     csrf = _csrf(request, token) if token else ""
-    return render(request, "monitoring.html", {
+    return _page(request, "monitoring.html", {
         "lang": "en", "csrf": csrf, "flag_name": RADICAL_SOLUTION,
         "interval_ms": int(services(request).settings().monitoring_sample_s * 1000)})
 
@@ -167,8 +167,17 @@ def _see_page() -> web.Response:
 
 def _login_form(request: web.Request, message: str, status: int = 401,
                 notice: str = "") -> web.Response:
-    return render(request, "monitoring_login.html",
-                  {"lang": "en", "message": message, "notice": notice}, status=status)
+    return _page(request, "monitoring_login.html",
+                 {"lang": "en", "message": message, "notice": notice}, status=status)
+
+
+def _page(request: web.Request, template: str, context: dict[str, object],
+          status: int = 200) -> web.Response:
+    """A page of ours that no other site may frame, whatever CONNECT_FRAME_ANCESTORS lets
+    frame the connect page: a framed kill switch could be clicked through a decoy."""
+    response = render(request, template, context, status=status)
+    response.headers.update(page_headers(()))
+    return response
 
 
 def _page_actor(request: web.Request) -> Actor:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import datetime
 
 from application.ports.unit_of_work import UnitOfWorkFactory
@@ -18,7 +18,7 @@ class AuditExporter:
         self._page = page
 
     async def lines(self, organization_id: str | None, since: datetime | None = None,
-                    until: datetime | None = None) -> AsyncIterator[bytes]:
+                    until: datetime | None = None) -> AsyncGenerator[bytes, None]:
         """Each organization's chain in order, one event a line, then the head line.
 
         Every page is read in a unit of work of its own, so a slow reader holds no

@@ -91,3 +91,14 @@ async def test_the_export_streams_lines_that_verify(service: Service) -> None:
     bad = await service.client.get("/api/admin/audit/export?since=yesterday",
                                    headers=service.auth())
     assert bad.status == 422
+
+
+async def test_head_on_the_export_answers_its_headers_and_no_body(service: Service) -> None:
+    answer = await service.client.head("/api/admin/audit/export", headers=service.auth())
+    assert answer.status == 200
+    assert answer.headers["Content-Type"] == "application/x-ndjson"
+    assert answer.headers["X-Request-ID"]
+    assert await answer.read() == b""
+    again = await service.client.get("/api/admin/audit/export", headers=service.auth())
+    assert again.status == 200  # the connection survived the HEAD
+    assert again.headers["X-Request-ID"]

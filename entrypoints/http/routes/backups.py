@@ -9,7 +9,7 @@ from aiohttp import web
 from application.errors import NotFound
 from entrypoints.http.auth import ADMIN, OPERATORS, authenticate
 from entrypoints.http.documented import documented
-from entrypoints.http.keys import services
+from entrypoints.http.keys import REQUEST_ID, services
 from entrypoints.http.schemas import backups as shapes
 from entrypoints.http.schemas.common import json_body, load, query
 
@@ -85,7 +85,14 @@ async def export_audit(request: web.Request) -> web.StreamResponse:
     # The first line is read before the answer starts, so that a store that is down is
     # still a problem document, not a cut stream.
     buffer = bytearray(await anext(lines))
-    response = web.StreamResponse(headers={"Content-Type": NDJSON})
+    # Prepared here, so the middleware cannot add the request id afterwards.
+    response = web.StreamResponse(headers={"Content-Type": NDJSON,
+                                           "X-Request-ID": request.get(REQUEST_ID, "")})
+    if request.method == "HEAD":  # the headers a GET would have, and no body behind them
+        await lines.aclose()
+        await response.prepare(request)
+        await response.write_eof()
+        return response
     await response.prepare(request)
     async for line in lines:
         buffer += line

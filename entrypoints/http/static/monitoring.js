@@ -64,7 +64,8 @@
     var s = d.series;
     plot("qr", ["p50", "p95"], [s.t, s.qr_p50_ms, s.qr_p95_ms], " ms");
     plot("webhook", ["p50", "p95"], [s.t, s.webhook_p50_ms, s.webhook_p95_ms], " ms");
-    plot("errors", ["5xx share", "errors/min"], [s.t, s.error_rate, s.errors_per_min]);
+    var percent = s.error_rate.map(function (v) { return v === null ? null : v * 100; });
+    plot("errors", ["5xx %", "errors/min"], [s.t, percent, s.errors_per_min]);
     var states = [];
     s.instances.forEach(function (byState) {
       Object.keys(byState).forEach(function (k) {

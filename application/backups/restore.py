@@ -157,9 +157,10 @@ def _step(item: BackedUpInstance, in_evolution: bool, stored: Instance | None) -
 async def _awaiting_scan(uow: UnitOfWork, instance: Instance, at: datetime) -> None:
     """Recreated at Evolution: the instance waits for a scan, as after a quick-create."""
     target = InstanceState.AWAITING_QR
-    if not can_transition(instance.state, target):
+    if instance.state is not target and not can_transition(instance.state, target):
         target = InstanceState.DISCONNECTED
     instance.apply(LifecycleSignal(target, "restored"), at)
+    instance.qr = None  # a QR of the lost Evolution instance can never be scanned
     await uow.instances.save(instance)
 
 

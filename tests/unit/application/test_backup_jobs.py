@@ -1,11 +1,14 @@
-"""The leader's backup and sync jobs, on the in-memory store and the fake Evolution: backups
-taken on schedule keep only the retention count; the report-only sync alerts while Evolution
-and the store drift apart and recovers when they agree."""
+"""Restore while Evolution is down, and the leader's backup and sync jobs, on the in-memory
+store and the fake Evolution: backups taken on schedule keep only the retention count; the
+report-only sync alerts while Evolution and the store drift apart."""
 
 from __future__ import annotations
 
+import pytest
+
+from application.errors import UpstreamUnavailable
 from application.ports.evolution import CreateInstanceRequest, WebhookRegistration
-from tests.unit.application.harness import ORG, Harness
+from tests.unit.application.harness import ADMIN, ORG, Harness
 
 
 def _job(app: Harness, name: str):  # type: ignore[no-untyped-def]
@@ -45,3 +48,21 @@ async def test_report_only_sync_alerts_on_drift_and_adopts_nothing(app: Harness)
     assert [name for name, _ in app.alerter.alerts] == ["evolution_drift"]
     assert "1 only in Evolution" in app.alerter.alerts[0][1]
     assert f"{ORG}-0000beef" not in {i.evolution_name for i in app.store.instances.values()}
+
+
+async def test_a_restore_while_evolution_is_down_changes_nothing_and_runs_again_later(
+        app: Harness) -> None:
+    instance = await app.new_instance()
+    backup = await app.container.backups().create(ADMIN)
+    app.evolution.sim.instances.pop(instance.evolution_name)  # Evolution lost it
+    restore = app.container.restore()
+    app.evolution.down = True
+    with pytest.raises(UpstreamUnavailable):
+        await restore.restore(ADMIN, backup["id"])
+    assert app.audit_events("_platform", "backup_restored") == []
+    app.evolution.down = False
+    assert await restore.restore(ADMIN, backup["id"]) == {"restored": 1, "unchanged": 0,
+                                                          "failed": []}
+    assert instance.evolution_name in app.evolution.sim.instances
+    assert app.instance(instance.id).state.value == "awaiting_qr"
+    assert app.instance(instance.id).qr is None

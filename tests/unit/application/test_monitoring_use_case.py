@@ -113,3 +113,17 @@ async def test_the_data_document_lists_dead_letters_and_alerts(app: Harness) -> 
     assert [(a["rule"], a["state"]) for a in data["alerts"]] == [
         ("webhook_dead_lettered", "firing")]
     assert "key" not in data["alerts"][0]
+
+
+async def test_with_metrics_disabled_the_series_are_empty_not_an_error(app: Harness) -> None:
+    telemetry = PrometheusTelemetry(recording=False)  # METRICS_DISABLED=1
+    sampler = _sampler(app, telemetry)
+    await sampler.sample()
+    telemetry.qr_generated(0.7)  # still recorded: only the request and webhook paths stop
+    telemetry.webhook_processed("MESSAGES_UPSERT", "done", 0.007)
+    app.clock.advance(5)
+    await sampler.sample()
+    series = sampler.series()
+    assert series["webhook_p50_ms"] == [None, None]
+    assert series["error_rate"] == [None, None]
+    assert series["qr_p50_ms"][1] is not None

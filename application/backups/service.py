@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import structlog
 
 from application.audit.drafts import audit_draft
-from application.errors import NotFound
+from application.errors import NotFound, ValidationFailed
+from application.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from application.ports.backups import BackupRecord, BackupStore, SecretSealer
 from application.ports.evolution import EvolutionGateway, RemoteInstance
 from application.ports.system import Clock, IdGenerator
@@ -73,9 +75,19 @@ class BackupService:
         return {"id": backup.id, "created_at": backup.created_at, "instances": len(instances),
                 "sha256": digest}
 
-    async def listing(self) -> dict[str, Any]:
-        return {"items": [_record_view(r) for r in await self._store.list()],
-                "next_cursor": None}
+    async def listing(self, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+                      ) -> dict[str, Any]:
+        """Newest first, in pages; the retention count keeps the whole list small, so it is
+        read once and cut here."""
+        records = await self._store.list()
+        if cursor is not None:
+            after = _after(cursor)
+            records = [r for r in records if (r.created_at, r.id) < after]
+        page = records[:limit]
+        last = page[-1] if len(records) > limit else None
+        return {"items": [_record_view(r) for r in page],
+                "next_cursor": None if last is None else encode_cursor(
+                    last.created_at.isoformat(timespec="microseconds"), last.id)}
 
     async def download(self, backup_id: str) -> bytes:
         document = await self._store.get(backup_id)
@@ -114,6 +126,14 @@ def _remote(r: RemoteInstance) -> dict[str, Any]:
     return {"name": r.name, "evolution_id": r.evolution_id,
             "connection_status": r.connection_status, "owner_jid": r.owner_jid,
             "profile_name": r.profile_name}
+
+
+def _after(cursor: str) -> tuple[datetime, str]:
+    at, backup_id = decode_cursor(cursor, 2)
+    try:
+        return datetime.fromisoformat(at), backup_id
+    except ValueError as exc:
+        raise ValidationFailed({"cursor": ["is not a cursor this service issued"]}) from exc
 
 
 def _record_view(r: BackupRecord) -> dict[str, Any]:

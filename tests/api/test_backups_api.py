@@ -102,3 +102,22 @@ async def test_head_on_the_export_answers_its_headers_and_no_body(service: Servi
     again = await service.client.get("/api/admin/audit/export", headers=service.auth())
     assert again.status == 200  # the connection survived the HEAD
     assert again.headers["X-Request-ID"]
+
+
+async def test_backups_list_in_pages_newest_first(service: Service) -> None:
+    taken = [(await (await service.client.post(BACKUPS, headers=service.auth())).json())["id"]
+             for _ in range(3)]
+    seen: list[str] = []
+    cursor = None
+    while True:
+        url = f"{BACKUPS}?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = await (await service.client.get(url, headers=service.auth())).json()
+        assert len(page["items"]) <= 2
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen[:3] == taken[::-1]
+    assert len(seen) == len(set(seen))
+    bad = await service.client.get(f"{BACKUPS}?cursor=bm9wZQ", headers=service.auth())
+    assert bad.status == 422

@@ -33,10 +33,13 @@ async def create_backup(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/admin/backups")
-@documented("List backups", answer=shapes.BackupList, roles=OPERATORS)
+@documented("List backups", answer=shapes.BackupList, roles=OPERATORS, query=shapes.PAGE,
+            description="Newest first.")
 async def list_backups(request: web.Request) -> web.Response:
     authenticate(request, OPERATORS)
-    return web.json_response(await services(request).backups().listing())
+    page = query(request, shapes.PAGE)
+    return web.json_response(
+        await services(request).backups().listing(page["limit"], page["cursor"]))
 
 
 @routes.get("/api/admin/backups/{id}")

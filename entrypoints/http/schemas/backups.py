@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates
 
 from domain.text import is_organization_id, is_storable
-from entrypoints.http.schemas.common import ORG_ID, Instant, Text
+from entrypoints.http.schemas.common import ORG_ID, Instant, PageQuery, Text
 
 
 class BackupSummary(Schema):
@@ -96,6 +96,7 @@ BACKUP_DOCUMENT = {"type": "object", "required": ["schema_version", "id", "creat
                                                   "sha256"],
                    "description": "The backup document; `sha256` covers every other key"}
 
+PAGE = PageQuery()
 SYNC_BODY = SyncRequest()
 SYNC_QUERY = SyncQuery()
 EXPORT_QUERY = ExportQuery()

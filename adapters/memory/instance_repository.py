@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections import Counter
 from uuid import UUID
 
 import attrs
@@ -8,7 +9,7 @@ from adapters import keyset
 from adapters.memory.store import InMemoryStore, Journal
 from application.errors import Conflict
 from application.ports.repositories import InstanceQuery, InstanceRepository, Page
-from domain.instance import Instance
+from domain.instance import Instance, InstanceState
 
 
 def _key(instance: Instance) -> tuple[object, UUID]:
@@ -58,6 +59,9 @@ class InMemoryInstanceRepository(InstanceRepository):
 
     async def all(self) -> list[Instance]:
         return [attrs.evolve(i) for i in sorted(self._rows.values(), key=_key)]
+
+    async def count_by_state(self) -> dict[InstanceState, int]:
+        return dict(Counter(i.state for i in self._rows.values()))
 
     def _store(self, instance: Instance) -> None:
         other = self._named(instance.evolution_name)

@@ -37,6 +37,7 @@ WHERE ($1::text IS NULL OR organization_id = $1) AND ($2::text IS NULL OR state 
 ORDER BY created_at, id
 LIMIT $5"""
 SELECT_ALL = f"{_SELECT} ORDER BY created_at, id"
+COUNT_BY_STATE = "SELECT state, count(*) AS n FROM instances GROUP BY state"
 COUNT_ACTIVE = """
 SELECT count(*) FROM instances WHERE organization_id = $1 AND state <> ALL($2::text[])"""
 
@@ -76,6 +77,11 @@ class AsyncpgInstanceRepository(InstanceRepository):
 
     async def all(self) -> list[Instance]:
         return [_to_entity(row, self._cipher) for row in await self._db.read_rows(SELECT_ALL)]
+
+    async def count_by_state(self) -> dict[InstanceState, int]:
+        # instances_state_idx: an index-only count, no row is read or decrypted.
+        return {InstanceState(row["state"]): row["n"]
+                for row in await self._db.read_rows(COUNT_BY_STATE)}
 
     def _entity(self, row: Mapping[str, Any] | None) -> Instance | None:
         return None if row is None else _to_entity(row, self._cipher)

@@ -61,9 +61,8 @@ class StoreGauges:
 
     async def refresh(self) -> None:
         async with self._uow() as uow:
-            by_state = dict.fromkeys((str(s) for s in InstanceState), 0)
-            for instance in await uow.instances.all():
-                by_state[str(instance.state)] += 1
+            counted = await uow.instances.count_by_state()
+            by_state = {str(s): counted.get(s, 0) for s in InstanceState}
             counts = await uow.inbox.counts()
             oldest = await uow.inbox.oldest_pending_at()
         age = 0.0 if oldest is None else max(0.0, (self._clock.now() - oldest).total_seconds())

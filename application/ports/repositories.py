@@ -80,6 +80,11 @@ class InstanceRepository(ABC):
     async def all(self) -> list[Instance]:
         """Every instance (backups and sync only: not for request paths)."""
 
+    @abstractmethod
+    async def count_by_state(self) -> dict[InstanceState, int]:
+        """How many instances are in each state, of every organization; a state none is in
+        is absent."""
+
 
 class OrganizationRepository(ABC):
     @abstractmethod

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from adapters.memory import InMemoryNotifier, InMemoryStore, InMemoryUnitOfWork
 from application.ports.repositories import InstanceQuery, InstanceRepository, Page
-from domain.instance import Instance
+from domain.instance import Instance, InstanceState
 
 
 class _StallingLookups(InstanceRepository):
@@ -38,6 +38,9 @@ class _StallingLookups(InstanceRepository):
 
     async def all(self) -> list[Instance]:
         return await self._inner.all()
+
+    async def count_by_state(self) -> dict[InstanceState, int]:
+        return await self._inner.count_by_state()
 
 
 class StallingUnitOfWork(InMemoryUnitOfWork):

@@ -3,6 +3,7 @@ jobs, the health sweep, readiness in the health-check format."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 
 from adapters.memory.operations import (
@@ -12,12 +13,14 @@ from adapters.memory.operations import (
 )
 from application.errors import StorageUnavailable
 from application.operations.heartbeat import WorkerHeartbeat
+from application.operations.housekeeping import StoreGauges
 from application.operations.periodic import PeriodicJob, PeriodicJobs
 from application.operations.readiness import ReadinessService
 from application.ports.operations import LeaderLock
 from domain.instance import InstanceState, LifecycleSignal
 from tests.fakes.clock import ManualClock
 from tests.fakes.telemetry import RecordingTelemetry
+from tests.storage_builders import an_event
 from tests.unit.application.harness import Harness
 
 
@@ -174,3 +177,27 @@ class _NoStore:
 class _NoEvolution:
     async def check(self) -> None:
         return None
+
+
+class GaugeTelemetry(RecordingTelemetry):
+    def __init__(self) -> None:
+        super().__init__()
+        self.instances: dict[str, int] = {}
+        self.inbox: tuple[int, float, int] | None = None
+
+    def instances_counted(self, by_state: Mapping[str, int]) -> None:
+        self.instances = dict(by_state)
+
+    def inbox_measured(self, pending: int, oldest_pending_age_s: float, dead: int) -> None:
+        self.inbox = (pending, oldest_pending_age_s, dead)
+
+
+async def test_store_gauges_report_every_state_and_the_inbox_backlog(app: Harness) -> None:
+    await app.new_instance()
+    await app.new_instance()
+    event = an_event("clinic-42", at=app.clock.now() - timedelta(seconds=90))
+    await app.container.inbox_writer().admit(event)
+    telemetry = GaugeTelemetry()
+    await StoreGauges(app.uow, app.clock, telemetry).refresh()
+    assert telemetry.instances == {**{str(s): 0 for s in InstanceState}, "awaiting_qr": 2}
+    assert telemetry.inbox == (1, 90.0, 0)

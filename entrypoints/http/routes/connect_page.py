@@ -8,7 +8,7 @@ from aiohttp import web
 
 from application.presenters import rfc3339
 from entrypoints.http.auth import ADMIN, TENANT_ROLES, authenticate
-from entrypoints.http.documented import FLAG_NAME, MANAGEMENT, documented
+from entrypoints.http.documented import FLAG_NAME, MANAGEMENT, Answer, documented
 from entrypoints.http.keys import services
 from entrypoints.http.page_text import TEXT, pick_language
 from entrypoints.http.pages import render
@@ -36,6 +36,8 @@ async def connect_link(request: web.Request) -> web.Response:
 @routes.get("/connect/{id}")
 @documented("The connect page (HTML)", answer={"type": "string"}, answer_type=HTML,
             security=CONNECT_LINK, tag="pages",
+            other_answers={403: Answer("A bad, expired or foreign link: a page saying so, no QR",
+                                       {"type": "string"}, HTML)},
             description="The QR from the stream, its time left, the state and the pairing code. "
                         "A bad, expired or foreign link is a 403 page, never the QR.")
 async def connect_page(request: web.Request) -> web.Response:

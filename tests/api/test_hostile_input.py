@@ -495,3 +495,23 @@ async def test_a_body_that_does_not_decode_as_its_content_encoding_is_400(
             "Connection": "close"})
         assert response.status == 400, (path, await response.text())
         assert (await problem_of(response))["type"] == "/problems/bad-request"
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
+                                          "application/json; charset=utf-16"])
+async def test_a_management_body_not_declared_json_is_415(svc: Service,
+                                                          content_type: str) -> None:
+    response = await svc.client.post(QUICK_CREATE, data=b'{"organization_id": "clinic-h"}',
+                                     headers={**svc.auth(), "Content-Type": content_type})
+    assert response.status == 415
+    assert (await problem_of(response))["type"] == "/problems/unsupported-media-type"
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8",
+                                          "application/merge-patch+json", None])
+async def test_a_management_body_declared_json_or_nothing_is_read(
+        svc: Service, content_type: str | None) -> None:
+    headers = svc.auth() | ({"Content-Type": content_type} if content_type else {})
+    response = await svc.client.post(QUICK_CREATE, data=b'{"organization_id": "clinic-h"}',
+                                     headers=headers)
+    assert response.status == 201, await response.text()

@@ -130,12 +130,26 @@ def _flat(value: Any) -> list[str]:
 
 
 async def json_body(request: web.Request, required: bool = True) -> Any:
+    if not _reads_as_json(request):
+        raise web.HTTPUnsupportedMediaType(text="The body must be application/json in UTF-8.")
     raw = await request.read()
     if not raw.strip():
         if required:
             raise MalformedJson("a JSON body is required")
         return {}
     return parse_json(raw)
+
+
+def _reads_as_json(request: web.Request) -> bool:
+    """A body declared JSON (UTF-8), or declared as nothing in particular: no Content-Type,
+    or the ``application/octet-stream`` HTTP clients send for bare bytes. A form, text or
+    another charset is not read as JSON by chance."""
+    if "Content-Type" not in request.headers:
+        return True
+    kind = request.content_type
+    json_kind = kind == "application/json" or kind.endswith("+json")
+    return (json_kind or kind == "application/octet-stream") and (
+        request.charset is None or request.charset.lower() in ("utf-8", "utf8"))
 
 
 def query(request: web.Request, schema: Schema) -> dict[str, Any]:

@@ -213,10 +213,13 @@ def test_webhook_id_header_wins_even_for_message_events(sample: Sample) -> None:
     assert dedupe_key(parse_envelope(payload), raw, "evt-123") == "id:evt-123"
 
 
-def test_webhook_id_header_is_capped_at_200_characters() -> None:
-    key = dedupe_key(parse_envelope(body()), b"{}", "w" * 500)
+def test_webhook_id_header_is_kept_whole_up_to_200_characters_and_refused_past() -> None:
+    # Cutting it would make two deliveries that share 200 characters one event.
+    assert dedupe_key(parse_envelope(body()), b"{}", "w" * 200) == "id:" + "w" * 200
+    with pytest.raises(InvalidEnvelope) as refused:
+        dedupe_key(parse_envelope(body()), b"{}", "w" * 201)
 
-    assert key == "id:" + "w" * 200
+    assert list(refused.value.errors) == ["webhook-id"]
 
 
 def test_empty_webhook_id_header_falls_back_to_the_body() -> None:

@@ -124,3 +124,17 @@ async def test_views_and_outcomes_are_counted_per_variant_and_summarised_for_adm
     missing = await service.client.get("/api/admin/feature-flags/no_such_flag/variants",
                                        headers=service.auth())
     assert missing.status == 404
+
+
+async def test_the_link_token_never_reaches_the_log(service: Service, capsys) -> None:
+    instance_id = (await service.quick_create())["instance"]["id"]
+    link = await mint(service, instance_id)
+    token = parse_qs(urlsplit(link["url"]).query)["t"][0]
+    await service.client.get(page_path(link["url"]))
+    stream = await service.client.get(f"{BASE}/{instance_id}/qr/stream", params={"t": token})
+    stream.close()
+    await service.client.get(f"/connect/{instance_id}", params={"t": token + "x"})
+    logged = capsys.readouterr()
+    assert "request_finished" in logged.out + logged.err
+    assert token not in logged.out + logged.err
+    assert token.split(".")[2] not in logged.out + logged.err

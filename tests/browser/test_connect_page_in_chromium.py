@@ -85,6 +85,9 @@ async def test_the_qr_is_replaced_by_the_next_one_after_it_expires(
     assert second != first
     shown = await scanned_code(page, "replaced")
     assert shown in (second, await page.locator("#qr").get_attribute("data-code"))
+    paints = await page.evaluate("window.wachannelQrPaints")
+    assert len({p["code"] for p in paints}) >= 2
+    assert max(p["painted"] - p["arrived"] for p in paints) < 300
 
 
 async def test_an_expired_or_foreign_link_shows_the_403_page_and_no_qr(

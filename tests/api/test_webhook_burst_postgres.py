@@ -13,7 +13,6 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -24,12 +23,12 @@ from yarl import URL
 
 from tests.api.conftest import Service, free_port, service_env, sign, start_service
 from tests.postgres_fixture import postgres_dsn, postgres_provider
+from tests.shared import evolution_sample
 
 __all__ = ["postgres_dsn", "postgres_provider"]  # fixtures, used by ``pg_service``
 
 pytestmark = pytest.mark.integration
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "evolution"
 ORGS = ("burst-a", "burst-b")
 WITH_ORG = ("/api/webhooks/evolution/{org}", "/api/whatsapp/simple/webhook/{org}")
 BY_INSTANCE = ("/api/whatsapp/webhook", "/api/channels/whatsapp/webhook")
@@ -82,7 +81,7 @@ async def tenants_of(service: Service, orgs: tuple[str, ...] = ORGS) -> Tenants:
 
 
 def sample(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((SHARED / name).read_text())
+    loaded: dict[str, Any] = evolution_sample(name)
     return loaded
 
 

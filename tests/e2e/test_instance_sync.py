@@ -38,6 +38,12 @@ async def test_sync_adopts_what_only_evolution_holds_and_reports_each_drift(
         status, answer = await evolution_call(http, evolution, "POST", "/instance/create", {
             "instanceName": name, "integration": "WHATSAPP-BAILEYS", "token": f"tok-{name}"})
         assert status == 201, answer
+    # Its socket opened and its first QR shown first, so that nothing the service does next
+    # moves the row that the test makes stale.
+    status, shown = await post_json(http, f"{base}{INSTANCES}/{differs['id']}/connect", token,
+                                    {})
+    assert status == 200, shown
+    assert shown["qr"] is not None
     # Drift made behind the service's back: Evolution loses one, our row of another goes stale.
     evolution.server.sim.instances.pop(gone["evolution_name"])
     await _set_state(postgres_dsn, differs["id"], "connected")

@@ -19,7 +19,8 @@ def add_parsers(sub: Any) -> None:
     backup = sub.add_parser("backup", help="take, list or restore backups (needs DATABASE_URL)")
     backup.add_argument("action", choices=["create", "list", "restore"],
                         help="create: take one now; list: every stored backup; restore ID")
-    backup.add_argument("id", nargs="?", help="restore: the backup's id (no default: required for restore)")
+    backup.add_argument("id", nargs="?",
+                        help="restore: the backup's id (no default: restore requires it)")
     backup.add_argument("--by", default="operator",
                         help="who acts, for the audit trail (default: %(default)s)")
     backup.set_defaults(run=_backup)

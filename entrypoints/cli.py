@@ -64,7 +64,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     try:
         tls = (tls_context(settings.tls_cert_file, settings.tls_key_file)
                if settings.tls_cert_file and settings.tls_key_file else None)
-        asyncio.run(serve(app, host, port, settings.http_header_timeout_s, _listening, tls))
+        asyncio.run(serve(app, host, port, settings.http_header_timeout_s, _listening, tls,
+                          grace_s=settings.shutdown_grace_s,
+                          drain_s=settings.shutdown_drain_s))
     except CannotListen as exc:
         print(f"wachannel: {exc}", file=sys.stderr, flush=True)
         return 1

@@ -66,6 +66,8 @@ class Settings:
     alert_cooldown_s: float
     http_header_timeout_s: float
     http_body_timeout_s: float
+    shutdown_grace_s: float
+    shutdown_drain_s: float
     log_level: str
     # Defaults keep the pages' settings out of every other group's constructor calls.
     connect_frame_ancestors: tuple[str, ...] = ()
@@ -131,6 +133,8 @@ def _server(e: _Env, app_env: str) -> dict[str, Any]:
         "metrics_port": e.integer("METRICS_PORT", None, 1, 65535),
         "http_header_timeout_s": e.number("HTTP_HEADER_TIMEOUT_S", 10, 0.5, 3600),
         "http_body_timeout_s": e.number("HTTP_BODY_TIMEOUT_S", 30, 0.5, 3600),
+        "shutdown_grace_s": e.number("SHUTDOWN_GRACE_S", 30, 1, 3600),
+        "shutdown_drain_s": e.number("SHUTDOWN_DRAIN_S", 2, 0, 600),
         "legacy_sunset_date": e.parse("LEGACY_SUNSET_DATE", date.fromisoformat,
                                       date(2027, 6, 30)),
     }

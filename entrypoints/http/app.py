@@ -10,7 +10,7 @@ from aiohttp import web
 
 from entrypoints.container import Container, running
 from entrypoints.http.auth import JWT_KEY, JWT_SECRET_KEY
-from entrypoints.http.keys import CONTAINER
+from entrypoints.http.keys import CONTAINER, DRAINING, Draining
 from entrypoints.http.middlewares import BODY_TIMEOUT_KEY, OBSERVE_KEY, request_context
 from entrypoints.http.pages import setup_pages
 from entrypoints.http.routes import (
@@ -44,6 +44,7 @@ def create_app(container: Container, run_worker: bool | None = None) -> web.Appl
     app[JWT_SECRET_KEY] = settings.auth_jwt_secret
     app[OBSERVE_KEY] = _observer(container)
     app[BODY_TIMEOUT_KEY] = settings.http_body_timeout_s
+    app[DRAINING] = Draining()
     app[STREAMS] = set()
     app.on_shutdown.append(end_streams)
     setup_pages(app, settings.connect_frame_ancestors)

@@ -9,7 +9,16 @@ from aiohttp import web
 if TYPE_CHECKING:
     from entrypoints.container import Container
 
+class Draining:
+    """Set when the process was told to stop: readiness fails at once, so that a balancer
+    takes this replica out while its requests in flight still finish."""
+
+    def __init__(self) -> None:
+        self.active = False
+
+
 CONTAINER: web.AppKey[Container] = web.AppKey("container")  # type: ignore[type-arg]
+DRAINING = web.AppKey("draining", Draining)
 REQUEST_ID = web.RequestKey("request_id", str)
 
 

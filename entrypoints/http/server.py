@@ -35,6 +35,7 @@ from aiohttp.web_request import BaseRequest
 from aiohttp.web_urldispatcher import ResourceRoute
 from aiohttp.web_urldispatcher import _default_expect_handler as _default_expect
 
+from entrypoints.http.keys import DRAINING
 from entrypoints.http.problems import EDGE_PROBLEMS, PROBLEM_JSON
 
 log = structlog.get_logger(__name__)
@@ -220,18 +221,24 @@ def tls_context(cert_file: str, key_file: str) -> ssl.SSLContext:
 
 async def serve(app: web.Application, host: str, port: int, header_timeout_s: float,
                 listening: Callable[[str], None],
-                ssl_context: ssl.SSLContext | None = None) -> None:
+                ssl_context: ssl.SSLContext | None = None, *, grace_s: float = 30.0,
+                drain_s: float = 2.0) -> None:
     """Run ``app`` on host:port until SIGINT or SIGTERM, then shut down gracefully; HTTPS
     only when ``ssl_context`` is given.
 
-    A signal during start-up (a database that does not answer, say) abandons it at once; a
-    second signal abandons the graceful shutdown.
+    On the signal readiness fails at once (``DRAINING``) while the listener still accepts for
+    ``drain_s``, so that a balancer stops sending here first; then the listener closes and
+    requests in flight get what is left of ``grace_s`` to finish. A signal during start-up
+    (a database that does not answer, say) abandons it at once; a second signal abandons the
+    graceful shutdown.
     """
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
     assert main is not None
     stop = asyncio.Event()
-    runner = EdgeRunner(app, header_timeout_s=header_timeout_s, access_log=None)
+    drain_s = min(drain_s, grace_s / 2)
+    runner = EdgeRunner(app, header_timeout_s=header_timeout_s, access_log=None,
+                        shutdown_timeout=grace_s - drain_s)
 
     def on_signal() -> None:
         if stop.is_set() or not runner.addresses:
@@ -251,6 +258,10 @@ async def serve(app: web.Application, host: str, port: int, header_timeout_s: fl
         for address in runner.addresses:
             listening(url_of(address, "https" if ssl_context else "http"))
         await stop.wait()
+        draining = app.get(DRAINING)
+        if draining is not None:
+            draining.active = True
+            await asyncio.sleep(drain_s)
     finally:
         await runner.cleanup()
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -7,7 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from entrypoints.http.auth import OPERATORS, authenticate
 from entrypoints.http.documented import MANAGEMENT, PUBLIC, Answer, documented
-from entrypoints.http.keys import services
+from entrypoints.http.keys import DRAINING, services
 from entrypoints.http.openapi import openapi_document
 from entrypoints.http.schemas.answers import HealthSchema, ReadinessSchema
 
@@ -27,6 +27,9 @@ async def health(request: web.Request) -> web.Response:
 async def ready(request: web.Request) -> web.Response:
     """Each dependency with its status and latency; 503 when a required one fails."""
     body = await services(request).readiness().check()
+    draining = request.app.get(DRAINING)
+    if draining is not None and draining.active:
+        body = {**body, "status": "fail", "output": "shutting down: this replica takes no new work"}
     status = 503 if body["status"] == "fail" else 200
     return web.json_response(body, status=status, content_type=HEALTH_JSON)
 

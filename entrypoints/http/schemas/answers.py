@@ -47,6 +47,7 @@ class ReadinessChecksSchema(Schema):
 class ReadinessSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(["pass", "warn", "fail"]))
     checks = fields.Nested(ReadinessChecksSchema, required=True)
+    output = fields.String()  # why, when the replica is shutting down
 
 
 class WebhookEnvelope(Schema):

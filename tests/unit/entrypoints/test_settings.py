@@ -64,6 +64,7 @@ def test_empty_environment_is_the_embedded_development_default() -> None:
 def test_http_header_timeout_is_ten_seconds_unless_configured() -> None:
     assert load_settings({}).http_header_timeout_s == 10
     assert load_settings({}).http_body_timeout_s == 30
+    assert (load_settings({}).shutdown_grace_s, load_settings({}).shutdown_drain_s) == (30, 2)
     assert load_settings({"HTTP_BODY_TIMEOUT_S": "2"}).http_body_timeout_s == 2
     assert load_settings({"HTTP_HEADER_TIMEOUT_S": "2.5"}).http_header_timeout_s == 2.5
 

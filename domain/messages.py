@@ -10,6 +10,8 @@ from typing import Any
 
 import attrs
 
+from domain.text import text_or_none
+
 _TEXT_FIELDS = (("conversation", None), ("extendedTextMessage", "text"),
                 ("imageMessage", "caption"), ("videoMessage", "caption"),
                 ("documentMessage", "caption"))
@@ -72,9 +74,9 @@ def message_from_upsert(data: Mapping[str, Any]) -> Message:
         id=str(key.get("id") or "") or _content_id(data),
         remote_jid=phone_jid(key),
         from_me=bool(key.get("fromMe")),
-        push_name=data.get("pushName") if isinstance(data.get("pushName"), str) else None,
+        push_name=text_or_none(data.get("pushName")),
         type=str(data.get("messageType") or "unknown"),
         text=_text(data.get("message")),
         timestamp=_timestamp(data.get("messageTimestamp")),
-        status=data.get("status") if isinstance(data.get("status"), str) else None,
+        status=text_or_none(data.get("status")),
     )

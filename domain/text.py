@@ -54,6 +54,11 @@ def clean_content(value: Any) -> Any:
     return value
 
 
+def text_or_none(value: Any) -> str | None:
+    """Content that is shown as text: anything else (a number, an object) is not shown."""
+    return value if isinstance(value, str) else None
+
+
 def clean_optional(text: str | None) -> str | None:
     return None if text is None else clean(text)
 

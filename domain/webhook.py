@@ -13,7 +13,7 @@ import attrs
 from domain.errors import InvalidEnvelope
 from domain.instance import InstanceState, LifecycleSignal, QrCode
 from domain.messages import Message, message_from_upsert
-from domain.text import UNSTORABLE, clean_content, is_storable
+from domain.text import UNSTORABLE, clean_content, is_storable, text_or_none
 
 # The events registered with Evolution on create (API.md 4a), in config spelling.
 REGISTERED_EVENTS = (
@@ -174,7 +174,7 @@ def interpret(envelope: Envelope, received_at: datetime) -> DomainEvent:
         qr = data.get("qrcode")
         if isinstance(qr, Mapping) and qr.get("code"):
             return QrUpdated(QrCode.issue(str(qr["code"]), str(qr.get("base64") or ""),
-                                          _text_or_none(qr.get("pairingCode")), received_at))
+                                          text_or_none(qr.get("pairingCode")), received_at))
         return _signal(InstanceState.DISCONNECTED, "qr_limit_reached", at)
     if kind == "CONNECTION_UPDATE":
         return _connection_update(data, at)
@@ -203,7 +203,7 @@ def _connection_update(data: Mapping[str, Any], at: datetime | None) -> DomainEv
         wuid = str(data.get("wuid") or "")
         phone = wuid.split("@", 1)[0].split(":", 1)[0] or None
         return _signal(InstanceState.CONNECTED, None, at, phone,
-                       _text_or_none(data.get("profileName")))
+                       text_or_none(data.get("profileName")))
     if state == "connecting":
         return _signal(InstanceState.CONNECTING, None, at)
     if state == "refused":
@@ -222,11 +222,6 @@ def _trusted_time(at: datetime | None, received_at: datetime) -> datetime | None
     time (a broken clock, or a forged body) would make every later event look stale and
     freeze the instance, so the event is ordered as if it carried none."""
     return None if at is not None and at > received_at + _CLOCK_SKEW else at
-
-
-def _text_or_none(value: Any) -> str | None:
-    """Content that is shown as text: anything else (a number, an object) is not shown."""
-    return value if isinstance(value, str) else None
 
 
 def _close_reason(code: Any) -> str:
